@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config: the one table of settings (name, type, default, bounds, doc), read
+ * from the config file (or the built-in default text) and then from
+ * HOOKSTREAM_* environment variables, validated as a whole. A loaded config is
+ * immutable and shared by reference; a reload builds a new one. Pure.
+ */
+#ifndef HOOKSTREAM_CONFIG_H
+#define HOOKSTREAM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hookstream/access.h"
+#include "hookstream/classify.h"
+#include "hookstream/compiler.h"
+#include "hookstream/log.h"
+#include "hookstream/redis_url.h"
+
+#define CONFIG_ENV_PREFIX "HOOKSTREAM_"
+#define CONFIG_BUILTIN_NAME "<built-in>"
+
+struct config_route {
+	char *path;     /* "/webhook/payment" */
+	char *category; /* pinned category, or NULL to classify by content */
+};
+
+struct config {
+	char *source; /* the file read, or CONFIG_BUILTIN_NAME */
+
+	char *listen;
+	char *admin_listen;
+	char *redis_url_text;
+	struct redis_url redis;
+	char *allow_text;
+	struct access_list allow;
+	char *stream_prefix;
+	uint64_t stream_maxlen;
+	uint64_t dedup_ttl;
+	char *groups_text;
+	char **groups;
+	size_t ngroups;
+	uint64_t max_body;
+	uint64_t max_header;
+	uint64_t request_timeout;
+	uint64_t publish_timeout;
+	uint64_t retry_after;
+	uint64_t shutdown_timeout;
+	enum log_level log_level;
+	enum log_format log_format;
+	char *type_fields;
+
+	struct config_route *routes;
+	size_t nroutes;
+	struct classify_rules *rules;
+};
+
+enum config_type {
+	CONFIG_STRING,   /* any text */
+	CONFIG_ADDRESS,  /* host:port with a numeric host; [v6]:port */
+	CONFIG_UINT,     /* decimal within [min, max] */
+	CONFIG_REDIS,    /* redis_url */
+	CONFIG_CIDRS,    /* access list */
+	CONFIG_NAMES,    /* comma-separated names */
+	CONFIG_LEVEL,    /* log level */
+	CONFIG_FORMAT,   /* log format */
+	CONFIG_PATHS,    /* comma-separated jsonpaths (type_fields) */
+	CONFIG_PREFIX,   /* stream prefix */
+};
+
+struct config_key {
+	const char *name;
+	enum config_type type;
+	const char *def; /* default, as it would be written in the file */
+	uint64_t min, max;
+	bool secret;   /* never printed */
+	const char *doc;
+	size_t offset; /* of the text or number field in struct config */
+};
+
+/* The key table, in documentation order. */
+extern const struct config_key config_keys[];
+extern const size_t config_nkeys;
+
+/* The built-in default configuration text (conf/hookstream.conf). */
+extern const char config_default_text[];
+extern const size_t config_default_text_len;
+
+struct config_error {
+	char message[512]; /* "FILE:LINE: key: what is wrong" or "HOOKSTREAM_X: ..." */
+};
+
+/*
+ * Load configuration: the file at path (NULL: the built-in default text), then
+ * the environment envp (NULL-terminated "NAME=value" strings; may be NULL),
+ * then validation. On success *out is a new config (config_free) and 0 is
+ * returned; on failure -EINVAL (or -errno for an unreadable file), err filled.
+ */
+HS_WUR int config_load(const char *path, char *const *envp, struct config **out,
+		       struct config_error *err);
+
+/* Same, from text in memory; name is used in messages. */
+HS_WUR int config_load_text(const char *name, const char *text, size_t len, char *const *envp,
+			    struct config **out, struct config_error *err);
+
+void config_free(struct config *cfg);
+
+/* The route for a request path, or NULL (borrowed from cfg). */
+const struct config_route *config_route_find(const struct config *cfg, const char *path);
+
+/* Parse "host:port" / "[v6]:port" into host (new string) and port. */
+HS_WUR int config_parse_address(const char *text, char **host, int *port, const char **why);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * redis_url: parses where Redis is. redis://[[user]:password@]host[:port][/db]
+ * (host may be [IPv6]; user and password percent-decoded) and
+ * unix:///path[?db=N]. Pure.
+ */
+#ifndef HOOKSTREAM_REDIS_URL_H
+#define HOOKSTREAM_REDIS_URL_H
+
+#include <stddef.h>
+
+#include "hookstream/compiler.h"
+
+enum redis_url_kind {
+	REDIS_URL_TCP,
+	REDIS_URL_UNIX,
+};
+
+struct redis_url {
+	enum redis_url_kind kind;
+	char *host;     /* TCP: host without brackets; owned */
+	int port;       /* TCP: 1..65535, default 6379 */
+	char *path;     /* UNIX: socket path; owned */
+	char *user;     /* NULL when absent; owned */
+	char *password; /* NULL when absent; owned; secret */
+	int db;         /* 0.. */
+};
+
+/* Parse text into *out (caller calls redis_url_fini). On error returns -EINVAL
+ * and points *why at a static message; *out is left empty. */
+HS_WUR int redis_url_parse(const char *text, struct redis_url *out, const char **why);
+
+void redis_url_fini(struct redis_url *u);
+
+/* Write the URL with the password replaced by "***" (for logs) into buf. */
+const char *redis_url_redacted(const struct redis_url *u, char *buf, size_t len);
+
+#endif

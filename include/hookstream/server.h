@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server: the webhook listener. Routes, limits, content checks, and the
+ * request state machine that settles exactly once both the HTTP answer and the
+ * Redis callback of every notification.
+ */
+#ifndef HOOKSTREAM_SERVER_H
+#define HOOKSTREAM_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct config;
+struct publisher;
+struct metrics;
+
+struct server_deps {
+	struct event_base *base;
+	const struct config *cfg;     /* borrowed; outlives the server */
+	struct publisher *pub;        /* borrowed */
+	struct metrics *metrics;      /* borrowed */
+	const char *const *categories; /* borrowed: metric index order */
+	size_t ncategories;
+};
+
+struct server;
+
+/* Bind the webhook listener. Returns NULL with a message in err on failure. */
+struct server *server_new(const struct server_deps *deps, char *err, size_t errlen);
+
+/* Stop accepting new connections (drain); in-flight requests go on. */
+void server_stop_accepting(struct server *s);
+
+/* Requests accepted and not yet answered. */
+size_t server_inflight(const struct server *s);
+
+/* Open webhook connections. */
+uint64_t server_connections(const struct server *s);
+
+/* Free everything; requests still waiting for Redis are answered 503. NULL-safe. */
+void server_free(struct server *s);
+
+#endif

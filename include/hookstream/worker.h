@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker: one event loop's share of the relay: its webhook listener, its Redis
+ * connection and its counters. Nothing here is shared between workers except
+ * the immutable config.
+ */
+#ifndef HOOKSTREAM_WORKER_H
+#define HOOKSTREAM_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct event_base;
+struct config;
+struct metrics;
+
+struct worker;
+
+/* Start a worker on base with cfg (both borrowed; they outlive it). Returns
+ * NULL with a message in err when the listener cannot be bound. */
+struct worker *worker_new(struct event_base *base, const struct config *cfg, char *err,
+			  size_t errlen);
+
+/* Stop accepting connections; in-flight requests continue. */
+void worker_stop_accepting(struct worker *w);
+
+/* Requests waiting for Redis. */
+size_t worker_inflight(const struct worker *w);
+
+/* Redis connection ready. */
+bool worker_ready(const struct worker *w);
+
+/* The worker's counters (borrowed). */
+struct metrics *worker_metrics(const struct worker *w);
+
+/* Gauges of this worker, added into g. */
+struct metrics_gauges;
+void worker_add_gauges(const struct worker *w, struct metrics_gauges *g);
+
+/* Close Redis (pending requests are answered 503), the listener and free. NULL-safe. */
+void worker_free(struct worker *w);
+
+#endif

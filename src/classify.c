@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: MIT
+/*
+ * classify: rule tables built from configuration and the matcher run on every
+ * notification. Paths are compiled at load time; a request only walks them.
+ * Nothing from an allowed sender is dropped: no match means "unclassified".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookstream/classify.h"
+#include "hookstream/jsonpath.h"
+#include "hookstream/xalloc.h"
+
+#define CLASSIFY_ID_MAX 200 /* longer composite ids are hashed */
+#define CLASSIFY_WORD_MAX 48
+
+struct classify_pathlist {
+	struct jsonpath **paths;
+	size_t n;
+};
+
+struct classify_rule {
+	char *name;
+	char *category;
+	char **types;
+	size_t ntypes;
+	struct classify_pathlist has, subject, status, time;
+	struct classify_pathlist *ids; /* alternatives; each joins its paths */
+	size_t nids;
+	char *verb;
+	unsigned int keys_seen;
+};
+
+struct classify_status {
+	char *code;
+	char *word;
+};
+
+struct classify_rules {
+	struct classify_pathlist type_fields;
+	struct classify_rule *rules;
+	size_t nrules;
+	bool building;
+	struct classify_status *status;
+	size_t nstatus;
+};
+
+static void
+classify_pathlist_fini(struct classify_pathlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		jsonpath_free(l->paths[i]);
+	free(l->paths);
+	l->paths = NULL;
+	l->n = 0;
+}
+
+static void
+classify_rule_fini(struct classify_rule *rule)
+{
+	free(rule->name);
+	free(rule->category);
+	for (size_t i = 0; i < rule->ntypes; i++)
+		free(rule->types[i]);
+	free(rule->types);
+	classify_pathlist_fini(&rule->has);
+	classify_pathlist_fini(&rule->subject);
+	classify_pathlist_fini(&rule->status);
+	classify_pathlist_fini(&rule->time);
+	for (size_t i = 0; i < rule->nids; i++)
+		classify_pathlist_fini(&rule->ids[i]);
+	free(rule->ids);
+	free(rule->verb);
+}
+
+struct classify_rules *
+classify_rules_new(void)
+{
+	return xcalloc(1, sizeof(struct classify_rules));
+}
+
+void
+classify_rules_free(struct classify_rules *r)
+{
+	if (r == NULL)
+		return;
+	classify_pathlist_fini(&r->type_fields);
+	for (size_t i = 0; i < r->nrules; i++)
+		classify_rule_fini(&r->rules[i]);
+	free(r->rules);
+	for (size_t i = 0; i < r->nstatus; i++) {
+		free(r->status[i].code);
+		free(r->status[i].word);
+	}
+	free(r->status);
+	free(r);
+}
+
+/* Split a list on commas (or on sep) into trimmed, non-empty items; calls fn on
+ * each. Returns the first non-zero fn result. */
+static int
+classify_split(const char *list, char sep, int (*fn)(void *arg, const char *item, char *err),
+	       void *arg, char *err)
+{
+	const char *s = list;
+
+	while (*s != '\0') {
+		const char *e = strchr(s, sep), *b = s, *t;
+		char *item;
+		int rc;
+
+		if (e == NULL)
+			e = s + strlen(s);
+		t = e;
+		while (b < t && isspace((unsigned char)*b))
+			b++;
+		while (t > b && isspace((unsigned char)t[-1]))
+			t--;
+		s = *e ? e + 1 : e;
+		if (b == t)
+			continue;
+		item = xstrndup(b, (size_t)(t - b));
+		rc = fn(arg, item, err);
+		free(item);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+classify_add_path(void *arg, const char *item, char *err)
+{
+	struct classify_pathlist *l = arg;
+	struct jsonpath *p;
+	const char *why;
+
+	if (jsonpath_compile(item, &p, &why) < 0) {
+		snprintf(err, CLASSIFY_ERR_MAX, "bad path '%s': %s", item, why);
+		return -EINVAL;
+	}
+	l->paths = xrealloc(l->paths, (l->n + 1) * sizeof(*l->paths));
+	l->paths[l->n++] = p;
+	return 0;
+}
+
+static int
+classify_parse_paths(struct classify_pathlist *l, const char *list, char *err)
+{
+	classify_pathlist_fini(l);
+	if (classify_split(list, ',', classify_add_path, l, err) < 0)
+		return -EINVAL;
+	if (l->n == 0) {
+		snprintf(err, CLASSIFY_ERR_MAX, "expected at least one path");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+classify_set_type_fields(struct classify_rules *r, const char *list, char *err)
+{
+	classify_pathlist_fini(&r->type_fields);
+	if (classify_split(list, ',', classify_add_path, &r->type_fields, err) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+bool
+classify_category_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 64 || !islower((unsigned char)name[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) &&
+		    strchr("._-", name[i]) == NULL)
+			return false;
+	return true;
+}
+
+int
+classify_rule_begin(struct classify_rules *r, const char *name, char *err)
+{
+	struct classify_rule *rule;
+
+	for (size_t i = 0; i < r->nrules; i++) {
+		if (strcmp(r->rules[i].name, name) == 0) {
+			snprintf(err, CLASSIFY_ERR_MAX, "rule '%s' is defined twice", name);
+			return -EINVAL;
+		}
+	}
+	r->rules = xrealloc(r->rules, (r->nrules + 1) * sizeof(*r->rules));
+	rule = &r->rules[r->nrules++];
+	memset(rule, 0, sizeof(*rule));
+	rule->name = xstrdup(name);
+	r->building = true;
+	return 0;
+}
+
+static int
+classify_add_type(void *arg, const char *item, char *err)
+{
+	struct classify_rule *rule = arg;
+
+	(void)err;
+	rule->types = xrealloc(rule->types, (rule->ntypes + 1) * sizeof(*rule->types));
+	rule->types[rule->ntypes++] = xstrdup(item);
+	return 0;
+}
+
+static int
+classify_add_id(void *arg, const char *item, char *err)
+{
+	struct classify_rule *rule = arg;
+	struct classify_pathlist alt = { 0 };
+
+	if (classify_split(item, '+', classify_add_path, &alt, err) < 0) {
+		classify_pathlist_fini(&alt);
+		return -EINVAL;
+	}
+	rule->ids = xrealloc(rule->ids, (rule->nids + 1) * sizeof(*rule->ids));
+	rule->ids[rule->nids++] = alt;
+	return 0;
+}
+
+static bool
+classify_word_valid(const char *w)
+{
+	size_t n = strlen(w);
+
+	if (n == 0 || n > CLASSIFY_WORD_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)w[i]) && !isdigit((unsigned char)w[i]) && w[i] != '_')
+			return false;
+	return true;
+}
+
+int
+classify_rule_set(struct classify_rules *r, const char *key, const char *value, char *err)
+{
+	static const char *const keys[] = { "category", "type", "has", "subject",
+					    "status",   "time", "id",  "verb" };
+	struct classify_rule *rule;
+	unsigned int bit = 0;
+
+	if (!r->building || r->nrules == 0) {
+		snprintf(err, CLASSIFY_ERR_MAX, "rule key outside a [rule NAME] section");
+		return -EINVAL;
+	}
+	rule = &r->rules[r->nrules - 1];
+	for (size_t i = 0; i < HS_ARRAY_LEN(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			bit = 1u << i;
+	if (bit == 0) {
+		snprintf(err, CLASSIFY_ERR_MAX,
+			 "unknown rule key '%s' (expected category, type, has, subject, status, "
+			 "time, id or verb)",
+			 key);
+		return -EINVAL;
+	}
+	if (rule->keys_seen & bit) {
+		snprintf(err, CLASSIFY_ERR_MAX, "rule key '%s' given twice", key);
+		return -EINVAL;
+	}
+	rule->keys_seen |= bit;
+	if (strcmp(key, "category") == 0) {
+		if (!classify_category_valid(value) || strcmp(value, CLASSIFY_UNCLASSIFIED) == 0) {
+			snprintf(err, CLASSIFY_ERR_MAX,
+				 "bad category '%s' (lower-case letters, digits, '.', '_', '-')",
+				 value);
+			return -EINVAL;
+		}
+		rule->category = xstrdup(value);
+		return 0;
+	}
+	if (strcmp(key, "verb") == 0) {
+		if (!classify_word_valid(value)) {
+			snprintf(err, CLASSIFY_ERR_MAX, "bad verb '%s' (lower-case word)", value);
+			return -EINVAL;
+		}
+		rule->verb = xstrdup(value);
+		return 0;
+	}
+	if (strcmp(key, "type") == 0) {
+		if (classify_split(value, ',', classify_add_type, rule, err) < 0)
+			return -EINVAL;
+		if (rule->ntypes == 0) {
+			snprintf(err, CLASSIFY_ERR_MAX, "type needs at least one pattern");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "id") == 0) {
+		if (classify_split(value, ',', classify_add_id, rule, err) < 0)
+			return -EINVAL;
+		return 0;
+	}
+	if (strcmp(key, "has") == 0)
+		return classify_parse_paths(&rule->has, value, err);
+	if (strcmp(key, "subject") == 0)
+		return classify_parse_paths(&rule->subject, value, err);
+	if (strcmp(key, "status") == 0)
+		return classify_parse_paths(&rule->status, value, err);
+	return classify_parse_paths(&rule->time, value, err);
+}
+
+int
+classify_rule_end(struct classify_rules *r, char *err)
+{
+	struct classify_rule *rule;
+
+	if (!r->building)
+		return 0;
+	r->building = false;
+	rule = &r->rules[r->nrules - 1];
+	if (rule->category == NULL) {
+		snprintf(err, CLASSIFY_ERR_MAX, "rule '%s' has no category", rule->name);
+		return -EINVAL;
+	}
+	if (rule->ntypes == 0 && rule->has.n == 0) {
+		snprintf(err, CLASSIFY_ERR_MAX,
+			 "rule '%s' matches nothing: give it 'type' patterns or 'has' markers",
+			 rule->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+classify_status_set(struct classify_rules *r, const char *code, const char *word, char *err)
+{
+	for (size_t i = 0; i < r->nstatus; i++) {
+		if (strcmp(r->status[i].code, code) == 0) {
+			snprintf(err, CLASSIFY_ERR_MAX, "status code '%s' is listed twice", code);
+			return -EINVAL;
+		}
+	}
+	if (!classify_word_valid(word)) {
+		snprintf(err, CLASSIFY_ERR_MAX,
+			 "bad canonical word '%s' (lower-case letters, digits and '_')", word);
+		return -EINVAL;
+	}
+	r->status = xrealloc(r->status, (r->nstatus + 1) * sizeof(*r->status));
+	r->status[r->nstatus].code = xstrdup(code);
+	r->status[r->nstatus].word = xstrdup(word);
+	r->nstatus++;
+	return 0;
+}
+
+size_t
+classify_categories(const struct classify_rules *r, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nrules; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < n; j++)
+			dup = dup || strcmp(out[j], r->rules[i].category) == 0;
+		if (!dup && n < max)
+			out[n++] = r->rules[i].category;
+	}
+	return n;
+}
+
+/* --- matching ------------------------------------------------------------ */
+
+static char *
+classify_first_text(const struct classify_pathlist *l, const struct classify_input *in)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		char *s = jsonpath_get_text(l->paths[i], in->body, in->query);
+
+		if (s != NULL && *s != '\0')
+			return s;
+		free(s);
+	}
+	return NULL;
+}
+
+static bool
+classify_has_all(const struct classify_pathlist *l, const struct classify_input *in)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (jsonpath_is_query(l->paths[i])) {
+			char *s = jsonpath_get_text(l->paths[i], in->body, in->query);
+			bool ok = s != NULL;
+
+			free(s);
+			if (!ok)
+				return false;
+		} else if (jsonpath_get(l->paths[i], in->body) == NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static char *
+classify_sha256_id(const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char *out = xmalloc(7 + 64 + 1);
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		abort();
+	memcpy(out, "sha256:", 7);
+	for (size_t i = 0; i < 32; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[8 + 2 * i] = hex[md[i] & 15];
+	}
+	out[71] = '\0';
+	return out;
+}
+
+/* The first id alternative whose parts are all present, joined with ':'. */
+static char *
+classify_event_id(const struct classify_rule *rule, const struct classify_input *in)
+{
+	for (size_t a = 0; rule != NULL && a < rule->nids; a++) {
+		const struct classify_pathlist *alt = &rule->ids[a];
+		char *joined = NULL;
+		size_t len = 0;
+		bool complete = true;
+
+		for (size_t i = 0; i < alt->n && complete; i++) {
+			char *part = jsonpath_get_text(alt->paths[i], in->body, in->query);
+			size_t plen;
+
+			if (part == NULL || *part == '\0') {
+				complete = false;
+				free(part);
+				break;
+			}
+			plen = strlen(part);
+			joined = xrealloc(joined, len + plen + 2);
+			if (len > 0)
+				joined[len++] = ':';
+			memcpy(joined + len, part, plen + 1);
+			len += plen;
+			free(part);
+		}
+		if (complete && joined != NULL) {
+			if (len > CLASSIFY_ID_MAX) {
+				char *h = classify_sha256_id(joined, len);
+
+				free(joined);
+				return h;
+			}
+			return joined;
+		}
+		free(joined);
+	}
+	return classify_sha256_id(in->raw, in->raw_len);
+}
+
+/* The canonical word for a sender status: the table, else the code itself
+ * lower-cased with anything but [a-z0-9] turned into '_'. */
+static char *
+classify_canonical(const struct classify_rules *r, const char *status)
+{
+	size_t n;
+	char *w;
+
+	for (size_t i = 0; i < r->nstatus; i++)
+		if (strcmp(r->status[i].code, status) == 0)
+			return xstrdup(r->status[i].word);
+	n = strlen(status);
+	if (n > CLASSIFY_WORD_MAX)
+		n = CLASSIFY_WORD_MAX;
+	w = xstrndup(status, n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		w[i] = isalnum(c) && c < 0x80 ? (char)tolower(c) : '_';
+	}
+	return w;
+}
+
+static const struct classify_rule *
+classify_match(const struct classify_rules *r, const struct classify_input *in,
+	       const char *only_category)
+{
+	char *explicit_type = classify_first_text(&r->type_fields, in);
+	const struct classify_rule *found = NULL;
+
+	/* Tier 2: explicit type values, every rule in order. */
+	for (size_t i = 0; explicit_type != NULL && found == NULL && i < r->nrules; i++) {
+		const struct classify_rule *rule = &r->rules[i];
+
+		if (only_category != NULL && strcmp(only_category, rule->category) != 0)
+			continue;
+		for (size_t t = 0; t < rule->ntypes; t++) {
+			if (fnmatch(rule->types[t], explicit_type, 0) == 0) {
+				found = rule;
+				break;
+			}
+		}
+	}
+	free(explicit_type);
+	/* Tier 3: structural markers. */
+	for (size_t i = 0; found == NULL && i < r->nrules; i++) {
+		const struct classify_rule *rule = &r->rules[i];
+
+		if (only_category != NULL && strcmp(only_category, rule->category) != 0)
+			continue;
+		if (rule->has.n > 0 && classify_has_all(&rule->has, in))
+			found = rule;
+	}
+	return found;
+}
+
+void
+classify_run(const struct classify_rules *r, const struct classify_input *in,
+	     struct classify_result *out)
+{
+	const struct classify_rule *rule;
+	const char *word;
+
+	memset(out, 0, sizeof(*out));
+	/* A pinned route still uses a rule of its category to find subject,
+	 * status and id; it never changes the category. */
+	rule = classify_match(r, in, in->route_category);
+	if (in->route_category != NULL) {
+		out->category = in->route_category;
+		out->rule = rule ? rule->name : "route";
+	} else if (rule != NULL) {
+		out->category = rule->category;
+		out->rule = rule->name;
+	} else {
+		out->category = CLASSIFY_UNCLASSIFIED;
+		out->rule = "none";
+	}
+	if (rule != NULL) {
+		out->subject = classify_first_text(&rule->subject, in);
+		out->status = classify_first_text(&rule->status, in);
+		out->time = classify_first_text(&rule->time, in);
+	}
+	out->event_id = classify_event_id(rule, in);
+	if (out->status != NULL)
+		out->canonical = classify_canonical(r, out->status);
+	if (rule == NULL && in->route_category == NULL) {
+		out->type = xstrdup(CLASSIFY_UNCLASSIFIED);
+		return;
+	}
+	word = out->canonical ? out->canonical : (rule && rule->verb ? rule->verb : "received");
+	out->type = xasprintf("%s.%s", out->category, word);
+}
+
+void
+classify_result_fini(struct classify_result *res)
+{
+	if (res == NULL)
+		return;
+	free(res->type);
+	free(res->event_id);
+	free(res->subject);
+	free(res->status);
+	free(res->canonical);
+	free(res->time);
+	memset(res, 0, sizeof(*res));
+}

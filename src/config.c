@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: MIT
+/*
+ * config: loads the key table's values from the file, then the environment,
+ * and validates the result. Every error names where the bad value came from
+ * (FILE:LINE or the variable) and the key, because an operator reading it at
+ * 3 a.m. should not have to guess.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookstream/config.h"
+#include "hookstream/ini.h"
+#include "hookstream/xalloc.h"
+
+enum config_section {
+	CONFIG_SECTION_GLOBAL,
+	CONFIG_SECTION_ROUTE,
+	CONFIG_SECTION_RULE,
+	CONFIG_SECTION_STATUS,
+};
+
+struct config_origin {
+	unsigned int line; /* 0: default or environment */
+	const char *env;   /* variable name (borrowed from envp) or NULL */
+};
+
+struct config_loader {
+	const char *name;
+	struct config *cfg;
+	enum config_section section;
+	struct config_origin origin[64];
+	bool seen[64];
+	bool route_category_seen;
+	struct config_error *err;
+};
+
+static int HS_PRINTF(3, 4)
+config_fail(struct config_loader *ld, const struct config_origin *o, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o != NULL && o->env != NULL)
+		snprintf(ld->err->message, sizeof(ld->err->message), "%s: %s", o->env, msg);
+	else if (o != NULL && o->line > 0)
+		snprintf(ld->err->message, sizeof(ld->err->message), "%s:%u: %s", ld->name, o->line,
+			 msg);
+	else
+		snprintf(ld->err->message, sizeof(ld->err->message), "%s: %s", ld->name, msg);
+	return -EINVAL;
+}
+
+int
+config_parse_address(const char *text, char **host, int *port, const char **why)
+{
+	const char *colon, *hb, *he;
+	unsigned char buf[16];
+	char *h;
+	long p = 0;
+
+	*host = NULL;
+	if (*text == '[') {
+		const char *close = strchr(text, ']');
+
+		if (close == NULL || close[1] != ':') {
+			*why = "expected [IPv6]:port";
+			return -EINVAL;
+		}
+		hb = text + 1;
+		he = close;
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL) {
+			*why = "expected host:port";
+			return -EINVAL;
+		}
+		hb = text;
+		he = colon;
+	}
+	if (colon[1] == '\0' || strlen(colon + 1) > 5) {
+		*why = "port must be a number from 1 to 65535";
+		return -EINVAL;
+	}
+	for (const char *c = colon + 1; *c; c++) {
+		if (!isdigit((unsigned char)*c)) {
+			*why = "port must be a number from 1 to 65535";
+			return -EINVAL;
+		}
+		p = p * 10 + (*c - '0');
+	}
+	if (p < 1 || p > 65535) {
+		*why = "port must be a number from 1 to 65535";
+		return -EINVAL;
+	}
+	h = xstrndup(hb, (size_t)(he - hb));
+	if (inet_pton(*text == '[' ? AF_INET6 : AF_INET, h, buf) != 1) {
+		free(h);
+		*why = *text == '[' ? "host must be a numeric IPv6 address inside [ ]"
+				    : "host must be a numeric IPv4 address (IPv6 as [::1]:port)";
+		return -EINVAL;
+	}
+	*host = h;
+	*port = (int)p;
+	return 0;
+}
+
+static bool
+config_prefix_valid(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr("._-:{}", *s) == NULL)
+			return false;
+	return true;
+}
+
+static void
+config_groups_free(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		free(cfg->groups[i]);
+	free(cfg->groups);
+	cfg->groups = NULL;
+	cfg->ngroups = 0;
+}
+
+/* Split the groups list; names are Redis group names, kept conservative. */
+static int
+config_set_groups(struct config *cfg, const char *text, const char **why)
+{
+	const char *s = text;
+
+	config_groups_free(cfg);
+	while (*s) {
+		size_t n;
+
+		while (*s == ',' || isspace((unsigned char)*s))
+			s++;
+		n = strcspn(s, ", \t");
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (!isalnum((unsigned char)s[i]) && strchr("._-:", s[i]) == NULL) {
+				*why = "group names use letters, digits, '.', '_', '-', ':'";
+				config_groups_free(cfg);
+				return -EINVAL;
+			}
+		}
+		cfg->groups = xrealloc(cfg->groups, (cfg->ngroups + 1) * sizeof(*cfg->groups));
+		cfg->groups[cfg->ngroups++] = xstrndup(s, n);
+		s += n;
+	}
+	return 0;
+}
+
+/* Store one key's value (text as written), parsing it at once. */
+static int
+config_apply(struct config_loader *ld, const struct config_key *k, const char *value,
+	     const struct config_origin *o)
+{
+	struct config *cfg = ld->cfg;
+	char *field_base = (char *)cfg + k->offset;
+	const char *why = NULL;
+	char cerr[CLASSIFY_ERR_MAX];
+
+	switch (k->type) {
+	case CONFIG_UINT: {
+		uint64_t v = 0;
+
+		if (*value == '\0' || strlen(value) > 20)
+			goto bad_uint;
+		for (const char *c = value; *c; c++) {
+			if (!isdigit((unsigned char)*c) || v > (UINT64_MAX - 9) / 10)
+				goto bad_uint;
+			v = v * 10 + (uint64_t)(*c - '0');
+		}
+		if (v < k->min || v > k->max)
+			goto bad_uint;
+		*(uint64_t *)(void *)field_base = v;
+		return 0;
+bad_uint:
+		return config_fail(ld, o, "%s: expected a whole number from %llu to %llu, got '%s'",
+				   k->name, (unsigned long long)k->min,
+				   (unsigned long long)k->max, value);
+	}
+	case CONFIG_LEVEL: {
+		static const char *const names[] = { "debug", "info", "warn", "error" };
+
+		for (size_t i = 0; i < HS_ARRAY_LEN(names); i++) {
+			if (strcmp(value, names[i]) == 0) {
+				cfg->log_level = (enum log_level)i;
+				return 0;
+			}
+		}
+		return config_fail(ld, o, "%s: expected debug, info, warn or error, got '%s'",
+				   k->name, value);
+	}
+	case CONFIG_FORMAT:
+		if (strcmp(value, "json") == 0)
+			cfg->log_format = LOG_FORMAT_JSON;
+		else if (strcmp(value, "text") == 0)
+			cfg->log_format = LOG_FORMAT_TEXT;
+		else
+			return config_fail(ld, o, "%s: expected json or text, got '%s'", k->name,
+					   value);
+		return 0;
+	case CONFIG_ADDRESS: {
+		char *host;
+		int port;
+
+		if (config_parse_address(value, &host, &port, &why) < 0)
+			return config_fail(ld, o, "%s: %s, got '%s'", k->name, why, value);
+		free(host);
+		break;
+	}
+	case CONFIG_REDIS:
+		redis_url_fini(&cfg->redis);
+		if (redis_url_parse(value, &cfg->redis, &why) < 0)
+			return config_fail(ld, o, "%s: %s", k->name, why);
+		break;
+	case CONFIG_CIDRS: {
+		struct access_error aerr;
+
+		access_list_fini(&cfg->allow);
+		if (access_list_parse(value, &cfg->allow, &aerr) < 0)
+			return config_fail(ld, o, "%s: '%s': %s%s%s%s", k->name, aerr.token,
+					   aerr.message, aerr.hint[0] ? "; did you mean " : "",
+					   aerr.hint, aerr.hint[0] ? "?" : "");
+		break;
+	}
+	case CONFIG_NAMES:
+		if (config_set_groups(cfg, value, &why) < 0)
+			return config_fail(ld, o, "%s: %s", k->name, why);
+		break;
+	case CONFIG_PATHS:
+		if (classify_set_type_fields(cfg->rules, value, cerr) < 0)
+			return config_fail(ld, o, "%s: %s", k->name, cerr);
+		break;
+	case CONFIG_PREFIX:
+		if (!config_prefix_valid(value))
+			return config_fail(ld, o,
+					   "%s: expected 1-64 letters, digits or . _ - : { }, got '%s'",
+					   k->name, value);
+		break;
+	case CONFIG_STRING:
+		break;
+	}
+	free(*(char **)(void *)field_base);
+	*(char **)(void *)field_base = xstrdup(value);
+	return 0;
+}
+
+static const struct config_key *
+config_key_find(const char *name, size_t *index)
+{
+	for (size_t i = 0; i < config_nkeys; i++) {
+		if (strcmp(config_keys[i].name, name) == 0) {
+			*index = i;
+			return &config_keys[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+config_close_section(struct config_loader *ld, unsigned int line)
+{
+	char cerr[CLASSIFY_ERR_MAX];
+	struct config_origin o = { .line = line };
+
+	if (ld->section == CONFIG_SECTION_RULE && classify_rule_end(ld->cfg->rules, cerr) < 0)
+		return config_fail(ld, &o, "%s", cerr);
+	return 0;
+}
+
+static bool
+config_route_path_valid(const char *p)
+{
+	if (p[0] != '/' || strlen(p) > 256)
+		return false;
+	for (; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == '?' || *p == '#' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static int
+config_on_section(void *arg, const char *section, unsigned int line, struct ini_error *ierr)
+{
+	struct config_loader *ld = arg;
+	struct config *cfg = ld->cfg;
+	struct config_origin o = { .line = line };
+	char cerr[CLASSIFY_ERR_MAX];
+
+	(void)ierr;
+	if (config_close_section(ld, line) < 0)
+		return -EINVAL;
+	if (strncmp(section, "route ", 6) == 0) {
+		const char *path = section + 6;
+
+		while (*path == ' ')
+			path++;
+		if (!config_route_path_valid(path))
+			return config_fail(ld, &o, "[route %s]: a route is a path starting with '/'",
+					   path);
+		if (config_route_find(cfg, path) != NULL)
+			return config_fail(ld, &o, "[route %s] is defined twice", path);
+		cfg->routes = xrealloc(cfg->routes, (cfg->nroutes + 1) * sizeof(*cfg->routes));
+		cfg->routes[cfg->nroutes].path = xstrdup(path);
+		cfg->routes[cfg->nroutes].category = NULL;
+		cfg->nroutes++;
+		ld->section = CONFIG_SECTION_ROUTE;
+		ld->route_category_seen = false;
+		return 0;
+	}
+	if (strncmp(section, "rule ", 5) == 0) {
+		const char *name = section + 5;
+
+		while (*name == ' ')
+			name++;
+		if (classify_rule_begin(cfg->rules, name, cerr) < 0)
+			return config_fail(ld, &o, "%s", cerr);
+		ld->section = CONFIG_SECTION_RULE;
+		return 0;
+	}
+	if (strcmp(section, "status") == 0) {
+		ld->section = CONFIG_SECTION_STATUS;
+		return 0;
+	}
+	return config_fail(ld, &o,
+			   "unknown section [%s] (expected [route /path], [rule NAME] or [status])",
+			   section);
+}
+
+static int
+config_on_value(void *arg, const char *section, const char *key, const char *value,
+		unsigned int line, struct ini_error *ierr)
+{
+	struct config_loader *ld = arg;
+	struct config *cfg = ld->cfg;
+	struct config_origin o = { .line = line };
+	char cerr[CLASSIFY_ERR_MAX];
+	const struct config_key *k;
+	size_t idx;
+
+	(void)section;
+	(void)ierr;
+	switch (ld->section) {
+	case CONFIG_SECTION_GLOBAL:
+		k = config_key_find(key, &idx);
+		if (k == NULL)
+			return config_fail(ld, &o, "unknown key '%s'", key);
+		if (ld->seen[idx])
+			return config_fail(ld, &o, "%s: given twice (first on line %u)", key,
+					   ld->origin[idx].line);
+		ld->seen[idx] = true;
+		ld->origin[idx] = o;
+		return config_apply(ld, k, value, &o);
+	case CONFIG_SECTION_ROUTE: {
+		struct config_route *r = &cfg->routes[cfg->nroutes - 1];
+
+		if (strcmp(key, "category") != 0)
+			return config_fail(ld, &o, "unknown route key '%s' (expected category)", key);
+		if (ld->route_category_seen)
+			return config_fail(ld, &o, "category: given twice in [route %s]", r->path);
+		ld->route_category_seen = true;
+		if (*value == '\0')
+			return 0;
+		if (!classify_category_valid(value))
+			return config_fail(ld, &o,
+					   "category: bad category '%s' (lower-case letters, "
+					   "digits, '.', '_', '-')",
+					   value);
+		r->category = xstrdup(value);
+		return 0;
+	}
+	case CONFIG_SECTION_RULE:
+		if (classify_rule_set(cfg->rules, key, value, cerr) < 0)
+			return config_fail(ld, &o, "%s", cerr);
+		return 0;
+	case CONFIG_SECTION_STATUS:
+		if (classify_status_set(cfg->rules, key, value, cerr) < 0)
+			return config_fail(ld, &o, "%s", cerr);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Environment overrides: every HOOKSTREAM_<KEY>; unknown names are errors so a
+ * typo (HOOKSTREAM_ALOW) cannot silently leave a default in force. */
+static int
+config_apply_env(struct config_loader *ld, char *const *envp)
+{
+	static const char prefix[] = CONFIG_ENV_PREFIX;
+
+	for (size_t e = 0; envp != NULL && envp[e] != NULL; e++) {
+		const char *var = envp[e], *eq = strchr(var, '=');
+		char name[64], envname[80];
+		size_t nlen, idx;
+		const struct config_key *k;
+		struct config_origin o;
+
+		if (eq == NULL || strncmp(var, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		nlen = (size_t)(eq - var) - (sizeof(prefix) - 1);
+		if (strncmp(var, CONFIG_ENV_PREFIX "CONFIG=", sizeof(prefix) - 1 + 7) == 0)
+			continue;
+		if (nlen == 0 || nlen >= sizeof(name))
+			goto unknown;
+		for (size_t i = 0; i < nlen; i++)
+			name[i] = (char)tolower((unsigned char)var[sizeof(prefix) - 1 + i]);
+		name[nlen] = '\0';
+		k = config_key_find(name, &idx);
+		if (k == NULL)
+			goto unknown;
+		/* Keep the variable for messages: it lives as long as envp. */
+		ld->origin[idx].line = 0;
+		ld->origin[idx].env = var;
+		snprintf(envname, sizeof(envname), "%.*s", (int)(eq - var), var);
+		o.line = 0;
+		o.env = envname;
+		if (config_apply(ld, k, eq + 1, &o) < 0)
+			return -EINVAL;
+		continue;
+unknown:
+		{
+			struct config_origin none = { 0 };
+
+			return config_fail(ld, &none,
+					   "unknown environment variable %.*s (no such key)",
+					   (int)(eq - var), var);
+		}
+	}
+	return 0;
+}
+
+static int
+config_validate(struct config_loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	size_t idx;
+
+	if (config_key_find("allow", &idx) != NULL && cfg->allow.count == 0) {
+		struct config_origin o = ld->origin[idx];
+		char envname[80];
+
+		if (o.env != NULL) {
+			snprintf(envname, sizeof(envname), "%.*s", (int)strcspn(o.env, "="), o.env);
+			o.env = envname;
+		}
+		return config_fail(ld, &o,
+				   "allow: the allowlist is empty, so every notification would be "
+				   "refused; set allow (or HOOKSTREAM_ALLOW) to the sender's "
+				   "addresses or CIDR prefixes");
+	}
+	if (cfg->nroutes == 0)
+		return config_fail(ld, NULL, "no [route /path] section: nothing would be accepted");
+	return 0;
+}
+
+int
+config_load_text(const char *name, const char *text, size_t len, char *const *envp,
+		 struct config **out, struct config_error *err)
+{
+	static const struct ini_handler handler = {
+		.on_value = config_on_value,
+		.on_section = config_on_section,
+	};
+	struct config_loader ld = { .name = name, .err = err };
+	struct ini_error ierr;
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	int rc;
+
+	_Static_assert(sizeof(ld.seen) / sizeof(ld.seen[0]) >= 17, "key table outgrew the loader");
+	*out = NULL;
+	err->message[0] = '\0';
+	cfg->source = xstrdup(name);
+	cfg->rules = classify_rules_new();
+	ld.cfg = cfg;
+	for (size_t i = 0; i < config_nkeys; i++) {
+		if (config_apply(&ld, &config_keys[i], config_keys[i].def, NULL) < 0)
+			abort(); /* a bad built-in default is a bug, not a config error */
+	}
+	rc = ini_parse(text, len, &handler, &ld, &ierr);
+	if (rc < 0) {
+		if (err->message[0] == '\0')
+			snprintf(err->message, sizeof(err->message), "%s:%u: %s", name, ierr.line,
+				 ierr.message);
+		goto fail;
+	}
+	rc = config_close_section(&ld, 0);
+	if (rc < 0)
+		goto fail;
+	rc = config_apply_env(&ld, envp);
+	if (rc < 0)
+		goto fail;
+	rc = config_validate(&ld);
+	if (rc < 0)
+		goto fail;
+	*out = cfg;
+	return 0;
+fail:
+	config_free(cfg);
+	return -EINVAL;
+}
+
+int
+config_load(const char *path, char *const *envp, struct config **out, struct config_error *err)
+{
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (path == NULL)
+		return config_load_text(CONFIG_BUILTIN_NAME, config_default_text,
+					config_default_text_len, envp, out, err);
+	*out = NULL;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		rc = -errno;
+		snprintf(err->message, sizeof(err->message), "%s: cannot open: %s", path,
+			 strerror(errno));
+		return rc;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (size_t)16 << 20) {
+				fclose(f);
+				free(text);
+				snprintf(err->message, sizeof(err->message),
+					 "%s: larger than 16 MiB, not a config file", path);
+				return -EFBIG;
+			}
+			text = xrealloc(text, cap);
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		rc = -EIO;
+		snprintf(err->message, sizeof(err->message), "%s: read error", path);
+		fclose(f);
+		free(text);
+		return rc;
+	}
+	fclose(f);
+	rc = config_load_text(path, text ? text : "", len, envp, out, err);
+	free(text);
+	return rc;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (k->type != CONFIG_UINT && k->type != CONFIG_LEVEL && k->type != CONFIG_FORMAT)
+			free(*(char **)(void *)((char *)cfg + k->offset));
+	}
+	redis_url_fini(&cfg->redis);
+	access_list_fini(&cfg->allow);
+	config_groups_free(cfg);
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		free(cfg->routes[i].path);
+		free(cfg->routes[i].category);
+	}
+	free(cfg->routes);
+	classify_rules_free(cfg->rules);
+	free(cfg->source);
+	free(cfg);
+}
+
+const struct config_route *
+config_route_find(const struct config *cfg, const char *path)
+{
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		if (strcmp(cfg->routes[i].path, path) == 0)
+			return &cfg->routes[i];
+	return NULL;
+}

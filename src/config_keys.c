@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+/*
+ * config_keys: the table of every setting. conf/hookstream.conf documents the
+ * same keys with the same defaults; a unit test holds the two together.
+ */
+#include <stddef.h>
+
+#include "hookstream/config.h"
+
+#define KEY_UINT(n, d, lo, hi, doc_) \
+	{ #n, CONFIG_UINT, d, lo, hi, false, doc_, offsetof(struct config, n) }
+
+const struct config_key config_keys[] = {
+	{ "listen", CONFIG_ADDRESS, "0.0.0.0:8080", 0, 0, false,
+	  "webhook listener, host:port", offsetof(struct config, listen) },
+	{ "admin_listen", CONFIG_ADDRESS, "0.0.0.0:9090", 0, 0, false,
+	  "admin listener (/healthz, /readyz, /metrics), host:port",
+	  offsetof(struct config, admin_listen) },
+	{ "redis_url", CONFIG_REDIS, "redis://127.0.0.1:6379", 0, 0, true,
+	  "Redis to publish to (redis://[[user]:password@]host:port[/db] or unix:///path)",
+	  offsetof(struct config, redis_url_text) },
+	{ "allow", CONFIG_CIDRS, "", 0, 0, false,
+	  "source addresses and CIDR prefixes allowed to post (required)",
+	  offsetof(struct config, allow_text) },
+	{ "stream_prefix", CONFIG_PREFIX, "paynet", 0, 0, false,
+	  "streams are named <prefix>:<category>", offsetof(struct config, stream_prefix) },
+	KEY_UINT(stream_maxlen, "1000000", 0, UINT64_C(1) << 40,
+		 "approximate cap on entries per stream (0 = keep all)"),
+	KEY_UINT(dedup_ttl, "604800", 1, UINT64_C(31536000),
+		 "seconds an event id is remembered for deduplication"),
+	{ "groups", CONFIG_NAMES, "", 0, 0, false,
+	  "consumer groups created on every category stream",
+	  offsetof(struct config, groups_text) },
+	KEY_UINT(max_body, "1048576", 1, UINT64_C(67108864), "largest accepted body, bytes"),
+	KEY_UINT(max_header, "16384", 1024, 65536, "largest accepted request head, bytes"),
+	KEY_UINT(request_timeout, "30", 1, 3600,
+		 "seconds to send a request / stay idle before the connection is closed"),
+	KEY_UINT(publish_timeout, "5000", 10, 600000,
+		 "milliseconds to wait for Redis before answering 503"),
+	KEY_UINT(retry_after, "5", 0, 86400, "seconds announced in Retry-After on 503"),
+	KEY_UINT(shutdown_timeout, "10", 0, 3600,
+		 "seconds to finish in-flight requests after SIGTERM"),
+	{ "log_level", CONFIG_LEVEL, "info", 0, 0, false, "debug, info, warn or error",
+	  offsetof(struct config, log_level) },
+	{ "log_format", CONFIG_FORMAT, "json", 0, 0, false, "json or text",
+	  offsetof(struct config, log_format) },
+	{ "type_fields", CONFIG_PATHS,
+	  "eventType, event_type, EventType, type, event, EventCode, msgType, fpx_msgType, "
+	  "Notification.EventInfo.EventCode, Notification.EventCode, BusMsg.AppHdr.MsgDefIdr, "
+	  "?eventType",
+	  0, 0, false, "where the explicit event type is looked for, first present wins",
+	  offsetof(struct config, type_fields) },
+};
+
+const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main: command line, startup order, signals (through libevent, never work in a
+ * raw handler), drain on SIGTERM/SIGINT and the exit status.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookstream/admin.h"
+#include "hookstream/config.h"
+#include "hookstream/log.h"
+#include "hookstream/metrics.h"
+#include "hookstream/timeutil.h"
+#include "hookstream/worker.h"
+#include "hookstream/xalloc.h"
+#include "hs_version.h"
+
+extern char **environ;
+
+struct app {
+	struct event_base *base;
+	struct config *cfg;
+	struct worker *worker;
+	struct admin *admin;
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *drain_timer;
+	uint64_t drain_deadline_us;
+	bool draining;
+	int exit_status;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: hookstream [-c FILE] [--check-config] [--version] [--help]\n"
+		"\n"
+		"Receives webhook notifications and publishes them to Redis Streams.\n"
+		"\n"
+		"  -c, --config FILE   read FILE (default: $HOOKSTREAM_CONFIG, else the built-in\n"
+		"                      defaults, identical to conf/hookstream.conf)\n"
+		"      --check-config  validate configuration file and environment, then exit\n"
+		"      --version       print the version and exit\n"
+		"  -h, --help          print this help and exit\n"
+		"\n"
+		"Every setting can be overridden with HOOKSTREAM_<KEY>, e.g. HOOKSTREAM_ALLOW.\n");
+}
+
+static bool
+app_ready(void *arg)
+{
+	struct app *a = arg;
+
+	return a->worker != NULL && worker_ready(a->worker) && !a->draining;
+}
+
+static void
+app_render_metrics(void *arg, FILE *out)
+{
+	struct app *a = arg;
+	struct metrics *m[1] = { worker_metrics(a->worker) };
+	struct metrics_gauges g = { .redis_connected = 1 };
+
+	worker_add_gauges(a->worker, &g);
+	metrics_render(m, 1, &g, out);
+}
+
+static void
+app_finish(struct app *a)
+{
+	worker_free(a->worker);
+	a->worker = NULL;
+	admin_free(a->admin);
+	a->admin = NULL;
+	event_base_loopbreak(a->base);
+}
+
+static void
+app_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *a = arg;
+	size_t left = worker_inflight(a->worker);
+
+	(void)fd;
+	(void)what;
+	if (left == 0) {
+		log_info("drained; exiting");
+		app_finish(a);
+		return;
+	}
+	if (timeutil_mono_us() >= a->drain_deadline_us) {
+		log_fields(LOG_LEVEL_WARN, "shutdown timeout; answering the rest 503",
+			   (struct log_field[]){ LOG_INT("inflight", left) }, 1);
+		app_finish(a);
+		return;
+	}
+	{
+		struct timeval tv = { 0, 20000 };
+
+		evtimer_add(a->drain_timer, &tv);
+	}
+}
+
+static void
+app_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct app *a = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		log_warn("SIGHUP received: configuration reload is not supported yet; "
+			 "restart to apply changes");
+		return;
+	}
+	if (a->draining) {
+		log_warn("second signal: exiting now");
+		app_finish(a);
+		return;
+	}
+	a->draining = true;
+	log_fields(LOG_LEVEL_INFO, "shutting down: no new connections, finishing in-flight",
+		   (struct log_field[]){ LOG_STR("signal", sig == SIGTERM ? "TERM" : "INT"),
+					 LOG_INT("inflight", worker_inflight(a->worker)) },
+		   2);
+	worker_stop_accepting(a->worker);
+	a->drain_deadline_us = timeutil_mono_us() + a->cfg->shutdown_timeout * 1000000u;
+	app_drain_cb(-1, 0, a);
+}
+
+static const char *
+app_config_path(const char *opt)
+{
+	const char *env = getenv("HOOKSTREAM_CONFIG");
+
+	if (opt != NULL)
+		return opt;
+	if (env != NULL && *env != '\0')
+		return env;
+	return NULL;
+}
+
+static void
+app_log_start(const struct app *a)
+{
+	char redis[512];
+
+	redis_url_redacted(&a->cfg->redis, redis, sizeof(redis));
+	log_fields(LOG_LEVEL_INFO, "hookstream starting",
+		   (struct log_field[]){
+			   LOG_STR("version", HOOKSTREAM_VERSION),
+			   LOG_STR("config", a->cfg->source),
+			   LOG_STR("listen", a->cfg->listen),
+			   LOG_STR("admin_listen", a->cfg->admin_listen),
+			   LOG_STR("redis", redis),
+			   LOG_STR("allow", a->cfg->allow_text),
+			   LOG_STR("stream_prefix", a->cfg->stream_prefix),
+			   LOG_INT("routes", a->cfg->nroutes),
+			   LOG_INT("max_body", a->cfg->max_body),
+			   LOG_STR("libevent", event_get_version()),
+			   LOG_STR("jansson", JANSSON_VERSION),
+			   LOG_STR("openssl", OpenSSL_version(OPENSSL_VERSION)),
+		   },
+		   12);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app a = { .exit_status = 0 };
+	struct config_error cerr;
+	const char *config_opt = NULL;
+	bool check_only = false;
+	char err[512];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_opt = optarg;
+			break;
+		case 'C':
+			check_only = true;
+			break;
+		case 'V':
+			printf("hookstream %s (libevent %s, jansson %s, hiredis %d.%d.%d, %s)\n",
+			       HOOKSTREAM_VERSION, event_get_version(), JANSSON_VERSION,
+			       HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH,
+			       OpenSSL_version(OPENSSL_VERSION));
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hookstream: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	json_set_alloc_funcs(xmalloc, free);
+	event_set_mem_functions(xmalloc, xrealloc, free);
+
+	if (config_load(app_config_path(config_opt), environ, &a.cfg, &cerr) < 0) {
+		fprintf(stderr, "hookstream: %s\n", cerr.message);
+		return 2;
+	}
+	if (check_only) {
+		printf("%s: configuration OK (%zu routes, %zu allowlist entries)\n", a.cfg->source,
+		       a.cfg->nroutes, a.cfg->allow.count);
+		config_free(a.cfg);
+		return 0;
+	}
+	log_setup(a.cfg->log_level, a.cfg->log_format);
+	signal(SIGPIPE, SIG_IGN);
+
+	a.base = event_base_new();
+	if (a.base == NULL) {
+		fprintf(stderr, "hookstream: cannot create the event loop\n");
+		config_free(a.cfg);
+		return 1;
+	}
+	app_log_start(&a);
+	a.worker = worker_new(a.base, a.cfg, err, sizeof(err));
+	if (a.worker == NULL) {
+		log_error("%s", err);
+		a.exit_status = 1;
+		goto out;
+	}
+	a.admin = admin_new(a.base, a.cfg->admin_listen,
+			    &(struct admin_probe){ .ready = app_ready,
+						   .render_metrics = app_render_metrics,
+						   .arg = &a },
+			    err, sizeof(err));
+	if (a.admin == NULL) {
+		log_error("%s", err);
+		a.exit_status = 1;
+		goto out;
+	}
+	a.sig_term = evsignal_new(a.base, SIGTERM, app_signal_cb, &a);
+	a.sig_int = evsignal_new(a.base, SIGINT, app_signal_cb, &a);
+	a.sig_hup = evsignal_new(a.base, SIGHUP, app_signal_cb, &a);
+	a.drain_timer = evtimer_new(a.base, app_drain_cb, &a);
+	if (!a.sig_term || !a.sig_int || !a.sig_hup || !a.drain_timer)
+		abort();
+	evsignal_add(a.sig_term, NULL);
+	evsignal_add(a.sig_int, NULL);
+	evsignal_add(a.sig_hup, NULL);
+	log_info("listening");
+
+	event_base_dispatch(a.base);
+out:
+	worker_free(a.worker);
+	admin_free(a.admin);
+	if (a.sig_term)
+		event_free(a.sig_term);
+	if (a.sig_int)
+		event_free(a.sig_int);
+	if (a.sig_hup)
+		event_free(a.sig_hup);
+	if (a.drain_timer)
+		event_free(a.drain_timer);
+	event_base_free(a.base);
+	config_free(a.cfg);
+	libevent_global_shutdown();
+	log_info("stopped");
+	return a.exit_status;
+}

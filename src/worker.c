@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+/*
+ * worker: wires server, publisher and metrics for one event_base, and derives
+ * what they share: the category list (metric labels, consumer-group streams).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookstream/classify.h"
+#include "hookstream/config.h"
+#include "hookstream/metrics.h"
+#include "hookstream/publish.h"
+#include "hookstream/server.h"
+#include "hookstream/worker.h"
+#include "hookstream/xalloc.h"
+
+#define WORKER_MAX_CATEGORIES 64
+
+struct worker {
+	struct event_base *base;
+	const struct config *cfg;
+	const char *categories[WORKER_MAX_CATEGORIES];
+	size_t ncategories;
+	char *streams[WORKER_MAX_CATEGORIES];
+	const char **route_paths;
+	struct metrics *metrics;
+	struct publisher *pub;
+	struct server *server;
+};
+
+static void
+worker_add_category(struct worker *w, const char *c)
+{
+	for (size_t i = 0; i < w->ncategories; i++)
+		if (strcmp(w->categories[i], c) == 0)
+			return;
+	if (w->ncategories < WORKER_MAX_CATEGORIES)
+		w->categories[w->ncategories++] = c;
+}
+
+struct worker *
+worker_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+	const char *rule_cats[WORKER_MAX_CATEGORIES];
+	size_t nrule = classify_categories(cfg->rules, rule_cats, WORKER_MAX_CATEGORIES);
+	struct metrics_names names;
+	struct publish_options popt;
+	struct server_deps deps;
+
+	w->base = base;
+	w->cfg = cfg;
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		if (cfg->routes[i].category != NULL)
+			worker_add_category(w, cfg->routes[i].category);
+	for (size_t i = 0; i < nrule; i++)
+		worker_add_category(w, rule_cats[i]);
+	worker_add_category(w, CLASSIFY_UNCLASSIFIED);
+	for (size_t i = 0; i < w->ncategories; i++)
+		w->streams[i] = xasprintf("%s:%s", cfg->stream_prefix, w->categories[i]);
+
+	w->route_paths = xcalloc(cfg->nroutes + 1, sizeof(*w->route_paths));
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		w->route_paths[i] = cfg->routes[i].path;
+	names = (struct metrics_names){ .routes = w->route_paths,
+					.nroutes = cfg->nroutes,
+					.categories = w->categories,
+					.ncategories = w->ncategories };
+	w->metrics = metrics_new(&names);
+
+	popt = (struct publish_options){ .url = &cfg->redis,
+					 .dedup_ttl_ms = cfg->dedup_ttl * 1000,
+					 .maxlen = cfg->stream_maxlen,
+					 .streams = (const char *const *)w->streams,
+					 .nstreams = w->ncategories,
+					 .groups = cfg->groups,
+					 .ngroups = cfg->ngroups,
+					 .connect_timeout_ms = 2000 };
+	w->pub = publisher_new(base, &popt);
+
+	deps = (struct server_deps){ .base = base,
+				     .cfg = cfg,
+				     .pub = w->pub,
+				     .metrics = w->metrics,
+				     .categories = w->categories,
+				     .ncategories = w->ncategories };
+	w->server = server_new(&deps, err, errlen);
+	if (w->server == NULL) {
+		worker_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+worker_stop_accepting(struct worker *w)
+{
+	server_stop_accepting(w->server);
+}
+
+size_t
+worker_inflight(const struct worker *w)
+{
+	return server_inflight(w->server);
+}
+
+bool
+worker_ready(const struct worker *w)
+{
+	return publisher_ready(w->pub);
+}
+
+struct metrics *
+worker_metrics(const struct worker *w)
+{
+	return w->metrics;
+}
+
+void
+worker_add_gauges(const struct worker *w, struct metrics_gauges *g)
+{
+	g->redis_connected = g->redis_connected && publisher_ready(w->pub);
+	g->inflight += (long long)server_inflight(w->server);
+	g->connections += (long long)server_connections(w->server);
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	/* Redis first: its callbacks answer pending requests through the server. */
+	publisher_free(w->pub);
+	server_free(w->server);
+	metrics_free(w->metrics);
+	for (size_t i = 0; i < w->ncategories; i++)
+		free(w->streams[i]);
+	free(w->route_paths);
+	free(w);
+}
