@@ -433,13 +433,10 @@ config_apply_env(struct config_loader *ld, char *const *envp)
 			return -EINVAL;
 		continue;
 unknown:
-		{
-			struct config_origin none = { 0 };
-
-			return config_fail(ld, &none,
-					   "unknown environment variable %.*s (no such key)",
-					   (int)(eq - var), var);
-		}
+		snprintf(envname, sizeof(envname), "%.*s", (int)(eq - var), var);
+		o.line = 0;
+		o.env = envname;
+		return config_fail(ld, &o, "unknown setting (no such key; see conf/hookstream.conf)");
 	}
 	return 0;
 }

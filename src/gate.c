@@ -242,6 +242,30 @@ gate_input_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	return BEV_OK;
 }
 
+/*
+ * Answers go straight to the socket. evhttp treats an answer as written as
+ * soon as the filter's output is empty, and on "Connection: close" it then
+ * shuts the socket down at once: bytes left queued in the socket bufferevent
+ * would be lost. Writing them now (answers are small) also saves a loop turn.
+ */
+static enum bufferevent_filter_result
+gate_output_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+	       enum bufferevent_flush_mode mode, void *ctx)
+{
+	struct gate_conn *conn = ctx;
+	evutil_socket_t fd = bufferevent_getfd(conn->under);
+
+	(void)limit;
+	(void)mode;
+	evbuffer_add_buffer(dst, src);
+	if (fd >= 0 && evbuffer_get_length(dst) > 0) {
+		/* A short write leaves the rest to the socket bufferevent; an
+		 * error is reported by it too. */
+		(void)evbuffer_write(dst, fd);
+	}
+	return BEV_OK;
+}
+
 struct bufferevent *
 gate_bevcb(struct event_base *base, void *arg)
 {
@@ -254,7 +278,7 @@ gate_bevcb(struct event_base *base, void *arg)
 	conn->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (conn->under == NULL)
 		abort();
-	conn->filter = bufferevent_filter_new(conn->under, gate_input_cb, NULL,
+	conn->filter = bufferevent_filter_new(conn->under, gate_input_cb, gate_output_cb,
 					      BEV_OPT_CLOSE_ON_FREE, gate_conn_free_cb, conn);
 	if (conn->filter == NULL)
 		abort();
