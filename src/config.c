@@ -36,6 +36,7 @@ struct config_loader {
 	struct config_origin origin[64];
 	bool seen[64];
 	bool route_category_seen;
+	unsigned int section_line; /* of the open section's header */
 	struct config_error *err;
 };
 
@@ -272,11 +273,12 @@ config_key_find(const char *name, size_t *index)
 	return NULL;
 }
 
+/* Checks that need the whole section report the section header's line. */
 static int
-config_close_section(struct config_loader *ld, unsigned int line)
+config_close_section(struct config_loader *ld)
 {
 	char cerr[CLASSIFY_ERR_MAX];
-	struct config_origin o = { .line = line };
+	struct config_origin o = { .line = ld->section_line };
 
 	if (ld->section == CONFIG_SECTION_RULE && classify_rule_end(ld->cfg->rules, cerr) < 0)
 		return config_fail(ld, &o, "%s", cerr);
@@ -303,8 +305,9 @@ config_on_section(void *arg, const char *section, unsigned int line, struct ini_
 	char cerr[CLASSIFY_ERR_MAX];
 
 	(void)ierr;
-	if (config_close_section(ld, line) < 0)
+	if (config_close_section(ld) < 0)
 		return -EINVAL;
+	ld->section_line = line;
 	if (strncmp(section, "route ", 6) == 0) {
 		const char *path = section + 6;
 
@@ -376,7 +379,7 @@ config_on_value(void *arg, const char *section, const char *key, const char *val
 		ld->route_category_seen = true;
 		if (*value == '\0')
 			return 0;
-		if (!classify_category_valid(value))
+		if (!classify_category_valid(value) || strcmp(value, CLASSIFY_UNCLASSIFIED) == 0)
 			return config_fail(ld, &o,
 					   "category: bad category '%s' (lower-case letters, "
 					   "digits, '.', '_', '-')",
@@ -417,8 +420,14 @@ config_apply_env(struct config_loader *ld, char *const *envp)
 			continue;
 		if (nlen == 0 || nlen >= sizeof(name))
 			goto unknown;
-		for (size_t i = 0; i < nlen; i++)
-			name[i] = (char)tolower((unsigned char)var[sizeof(prefix) - 1 + i]);
+		for (size_t i = 0; i < nlen; i++) {
+			char c = var[sizeof(prefix) - 1 + i];
+
+			/* Variables are upper case only: HOOKSTREAM_allow is not a key. */
+			if (islower((unsigned char)c))
+				goto unknown;
+			name[i] = (char)tolower((unsigned char)c);
+		}
 		name[nlen] = '\0';
 		k = config_key_find(name, &idx);
 		if (k == NULL)
@@ -495,7 +504,7 @@ config_load_text(const char *name, const char *text, size_t len, char *const *en
 				 ierr.message);
 		goto fail;
 	}
-	rc = config_close_section(&ld, 0);
+	rc = config_close_section(&ld);
 	if (rc < 0)
 		goto fail;
 	rc = config_apply_env(&ld, envp);

@@ -199,8 +199,19 @@ jsonpath_get_text(const struct jsonpath *p, const json_t *root, const char *quer
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		return xstrndup(json_string_value(v), json_string_length(v));
-	case JSON_INTEGER:
 	case JSON_REAL:
+		/* The shortest text that reads back as the same double: 0.1 stays
+		 * "0.1", not "0.10000000000000001". */
+		for (int prec = 1;; prec++) {
+			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(prec));
+
+			if (s == NULL)
+				abort();
+			if (prec >= 17 || strtod(s, NULL) == json_real_value(v))
+				return s;
+			free(s);
+		}
+	case JSON_INTEGER:
 	case JSON_TRUE:
 	case JSON_FALSE: {
 		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));

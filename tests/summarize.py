@@ -4,6 +4,7 @@
 # files and pytest's JUnit XML files. Prints failures, then "N passed, N failed".
 import json
 import pathlib
+import re
 import sys
 import xml.etree.ElementTree as ET
 
@@ -17,7 +18,18 @@ for f in sorted(results.glob("*-unit.json")):
         if not line.strip():
             continue
         t = json.loads(line)
-        if t.get("result") in ("OK", "EXPECTEDFAIL"):
+        out = (t.get("stdout") or "") + (t.get("stderr") or "")
+        # Count cmocka's individual tests: "[==========] N test(s) run."
+        run = re.search(r"\[=+\] (\d+) test\(s\) run", out)
+        if run:
+            total = int(run.group(1))
+            bad = 0
+            if t.get("result") != "OK":
+                bad = max(len(re.findall(r"^\[  (?:FAILED|ERROR) +\] \w", out, re.M)), 1)
+                failures.append(f"{f.stem}: {t.get('name')} ({t.get('result')})")
+            passed += max(total - bad, 0)
+            failed += bad
+        elif t.get("result") in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif t.get("result") == "SKIP":
             skipped += 1
