@@ -32,7 +32,7 @@ enum httpframe_field {
 
 /* f->flags */
 #define HTTPFRAME_CR 0x01u           /* previous byte was CR: only LF may follow */
-#define HTTPFRAME_BODY_METHOD 0x02u  /* POST, PUT or PATCH: evhttp reads a body */
+#define HTTPFRAME_BODY_METHOD 0x02u  /* POST, PUT or PATCH: a body is allowed */
 #define HTTPFRAME_SEEN_CL 0x04u      /* a Content-Length header was seen */
 #define HTTPFRAME_SEEN_TE 0x08u      /* a Transfer-Encoding header was seen */
 #define HTTPFRAME_SEEN_EXPECT 0x10u  /* an Expect header was seen */
@@ -42,13 +42,20 @@ enum httpframe_field {
 #define HTTPFRAME_METHOD_MAX 7     /* "OPTIONS", "CONNECT" */
 #define HTTPFRAME_VERSION_LEN 8    /* "HTTP/1.1" */
 
+static const char MSG_METHOD[] = "unknown or unsupported request method";
+static const char MSG_VERSION[] = "HTTP version must be HTTP/1.0 or HTTP/1.1";
+static const char MSG_BARE_CR[] = "CR not followed by LF";
+static const char MSG_TE[] = "Transfer-Encoding must be exactly \"chunked\"";
+
+/* evhttp's methods, case-sensitive. Webhooks only need bodies on POST, PUT and PATCH,
+ * and evhttp does not agree with itself on the others (see head_end()). */
 static const struct {
 	const char *name;
-	bool body; /* evhttp_method_may_have_body() */
+	bool body;
 } httpframe_methods[] = {
-	{ "GET", false },     { "HEAD", false },  { "POST", true },
-	{ "PUT", true },      { "DELETE", false }, { "OPTIONS", false },
-	{ "PATCH", true },    { "TRACE", false }, { "CONNECT", false },
+	{ "GET", false },   { "HEAD", false },  { "POST", true },
+	{ "PUT", true },    { "DELETE", false }, { "OPTIONS", false },
+	{ "PATCH", true },  { "TRACE", false },  { "CONNECT", false },
 };
 
 static enum httpframe_event
@@ -171,7 +178,6 @@ static enum httpframe_event
 method_end(struct httpframe *f)
 {
 	for (size_t i = 0; i < HS_ARRAY_LEN(httpframe_methods); i++) {
-		/* Methods are case-sensitive, unlike header names. */
 		if (f->line_len == strlen(httpframe_methods[i].name) &&
 		    memcmp(f->line, httpframe_methods[i].name, f->line_len) == 0) {
 			if (httpframe_methods[i].body)
@@ -181,7 +187,7 @@ method_end(struct httpframe *f)
 			return HTTPFRAME_NEED_MORE;
 		}
 	}
-	return reject(f, 400, "bad_method", "unknown or unsupported request method");
+	return reject(f, 400, "bad_method", MSG_METHOD);
 }
 
 static enum httpframe_event
@@ -189,7 +195,7 @@ version_end(struct httpframe *f)
 {
 	if (f->line_len != HTTPFRAME_VERSION_LEN || memcmp(f->line, "HTTP/1.", 7) != 0 ||
 	    (f->line[7] != '0' && f->line[7] != '1'))
-		return reject(f, 400, "bad_version", "HTTP version must be HTTP/1.0 or HTTP/1.1");
+		return reject(f, 400, "bad_version", MSG_VERSION);
 	f->info.http11 = f->line[7] == '1';
 	f->line_state = HTTPFRAME_L_FIELD_START;
 	return HTTPFRAME_NEED_MORE;
@@ -212,7 +218,8 @@ name_end(struct httpframe *f)
 	 * another hop may take the last: a repeat of either length header is refused. */
 	if (kept_is(f, "content-length")) {
 		if (f->flags & HTTPFRAME_SEEN_CL)
-			return reject(f, 400, "bad_content_length", "repeated Content-Length header");
+			return reject(f, 400, "bad_content_length",
+				      "repeated Content-Length header");
 		f->flags |= HTTPFRAME_SEEN_CL;
 		f->field = HTTPFRAME_F_CONTENT_LENGTH;
 	} else if (kept_is(f, "transfer-encoding")) {
@@ -231,17 +238,18 @@ name_end(struct httpframe *f)
 
 /*
  * One byte of a value that must equal word (lower case) up to case and
- * surrounding whitespace. evhttp strips only spaces before a value (and spaces
- * and tabs after it), so a tab in front makes it a different value to evhttp.
+ * surrounding whitespace. evhttp strips only spaces in front of a header value,
+ * but splits Transfer-Encoding into OWS-trimmed tokens: tab_lead says whether a
+ * leading tab still gives the same value to evhttp.
  */
 static bool
-value_matches(struct httpframe *f, unsigned char c, const char *word)
+value_matches(struct httpframe *f, unsigned char c, const char *word, bool tab_lead)
 {
 	size_t n = strlen(word);
 
 	switch (f->line_state) {
 	case HTTPFRAME_L_VALUE_LEAD:
-		if (c == ' ')
+		if (c == ' ' || (c == '\t' && tab_lead))
 			return true;
 		if (c == '\t')
 			return false;
@@ -292,13 +300,13 @@ value_byte(struct httpframe *f, unsigned char c)
 	case HTTPFRAME_F_CONTENT_LENGTH:
 		return content_length_byte(f, c);
 	case HTTPFRAME_F_TRANSFER_ENCODING:
-		if (!value_matches(f, c, "chunked"))
-			return reject(f, 400, "bad_transfer_encoding",
-				      "Transfer-Encoding must be exactly \"chunked\"");
+		if (!value_matches(f, c, "chunked", true))
+			return reject(f, 400, "bad_transfer_encoding", MSG_TE);
 		return HTTPFRAME_NEED_MORE;
 	case HTTPFRAME_F_EXPECT:
-		/* Another expectation is evhttp's to answer (417), not a framing error. */
-		if (!value_matches(f, c, "100-continue"))
+		/* Another expectation is evhttp's to answer (417), not a framing error;
+		 * "Expect:<TAB>100-continue" is one of those to evhttp. */
+		if (!value_matches(f, c, "100-continue", false))
 			f->field = HTTPFRAME_F_OTHER;
 		return HTTPFRAME_NEED_MORE;
 	default:
@@ -316,8 +324,7 @@ field_end(struct httpframe *f)
 		break;
 	case HTTPFRAME_F_TRANSFER_ENCODING:
 		if (f->match != strlen("chunked"))
-			return reject(f, 400, "bad_transfer_encoding",
-				      "Transfer-Encoding must be exactly \"chunked\"");
+			return reject(f, 400, "bad_transfer_encoding", MSG_TE);
 		break;
 	case HTTPFRAME_F_EXPECT:
 		if (f->match == strlen("100-continue"))
@@ -332,9 +339,9 @@ field_end(struct httpframe *f)
 }
 
 /*
- * The empty line ending the head: decide the body. evhttp reads a body only for
- * POST, PUT and PATCH; for other methods it would take body bytes for the next
- * request, so a body announced there is refused rather than passed on.
+ * The empty line ending the head: decide the body. evhttp 2.1.12 skips any body
+ * of HEAD and TRACE and would parse it as the next request, while it reads one
+ * for GET, DELETE, OPTIONS and CONNECT: a body is refused on all of them.
  */
 static enum httpframe_event
 head_end(struct httpframe *f)
@@ -401,6 +408,7 @@ chunk_size_byte(struct httpframe *f, unsigned char c)
 	if (f->line_len == HTTPFRAME_CHUNK_DIGITS)
 		return bad_chunk(f, "chunk size longer than 16 hex digits");
 	f->line_len++;
+	/* At most 16 digits, so this cannot wrap. */
 	f->remaining = f->remaining * 16 + (unsigned int)v;
 	/* body_total <= body_limit() always holds, so the subtraction cannot wrap. */
 	if (f->remaining > body_limit(f) - f->body_total)
@@ -458,7 +466,7 @@ line_byte(struct httpframe *f, unsigned char c)
 		if (c == ' ')
 			return method_end(f);
 		if (f->line_len == HTTPFRAME_METHOD_MAX)
-			return reject(f, 400, "bad_method", "unknown or unsupported request method");
+			return reject(f, 400, "bad_method", MSG_METHOD);
 		keep(f, c);
 		return HTTPFRAME_NEED_MORE;
 	case HTTPFRAME_L_TARGET:
@@ -475,7 +483,7 @@ line_byte(struct httpframe *f, unsigned char c)
 		if (c == ' ')
 			return bad_request(f, "space in the request target or after the version");
 		if (f->line_len == HTTPFRAME_VERSION_LEN)
-			return reject(f, 400, "bad_version", "HTTP version must be HTTP/1.0 or HTTP/1.1");
+			return reject(f, 400, "bad_version", MSG_VERSION);
 		keep(f, c);
 		return HTTPFRAME_NEED_MORE;
 	case HTTPFRAME_L_FIELD_START:
@@ -503,22 +511,21 @@ line_byte(struct httpframe *f, unsigned char c)
 static enum httpframe_event
 frame_byte(struct httpframe *f, unsigned char c)
 {
-	if (f->state == HTTPFRAME_S_HEAD || f->state == HTTPFRAME_S_TRAILER) {
-		if (f->state == HTTPFRAME_S_HEAD && f->head_len == 0)
+	bool head = f->state == HTTPFRAME_S_HEAD;
+	bool fields = head || f->state == HTTPFRAME_S_TRAILER;
+
+	if (fields) {
+		if (head && f->head_len == 0)
 			memset(&f->info, 0, sizeof(f->info));
-		/* Counted before anything else so the limit holds even for a line
-		 * that never ends. */
+		/* Counted first, so the limit holds even for a line that never ends. */
 		if (++f->head_len > f->limits.max_head)
 			return reject(f, 431, "header_too_large",
-				      f->state == HTTPFRAME_S_HEAD ? "request head too large"
-								   : "chunked trailer section too large");
+				      head ? "request head too large" : "trailers too large");
 	}
 	if (f->flags & HTTPFRAME_CR) {
 		/* evbuffer's EOL_CRLF keeps a lone CR inside the line; refuse it. */
 		if (c != '\n')
-			return f->state == HTTPFRAME_S_HEAD || f->state == HTTPFRAME_S_TRAILER
-				       ? bad_request(f, "CR not followed by LF")
-				       : bad_chunk(f, "CR not followed by LF");
+			return fields ? bad_request(f, MSG_BARE_CR) : bad_chunk(f, MSG_BARE_CR);
 		f->flags &= ~HTTPFRAME_CR;
 		return line_end(f);
 	}

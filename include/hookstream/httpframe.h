@@ -36,7 +36,9 @@ struct httpframe_info {
 	bool chunked;
 	uint64_t content_length; /* 0 when chunked or absent */
 	bool http11;             /* request line said HTTP/1.1 */
-	/* filled at HTTPFRAME_REJECT */
+	/* filled at HTTPFRAME_REJECT. error is bad_request, bad_method, bad_version,
+	 * bad_content_length, bad_transfer_encoding, conflicting_length, body_not_allowed
+	 * or bad_chunk (400), body_too_large (413), header_too_large (431). */
 	int status;          /* 400, 413 or 431 */
 	const char *error;   /* short code: "bad_request", "body_too_large", "header_too_large", ... (static) */
 	const char *message; /* human explanation (static) */
@@ -70,7 +72,8 @@ struct httpframe {
 	char line[24];
 };
 
-/* Reset f for a new connection with the given limits (copied). */
+/* Reset f for a new connection with the given limits (copied; a max_head above
+ * HTTPFRAME_HEAD_MAX is clamped to it). */
 void httpframe_init(struct httpframe *f, const struct httpframe_limits *limits);
 
 /*
