@@ -549,10 +549,6 @@ classify_run(const struct classify_rules *r, const struct classify_input *in,
 	out->event_id = classify_event_id(rule, in);
 	if (out->status != NULL)
 		out->canonical = classify_canonical(r, out->status);
-	if (rule == NULL && in->route_category == NULL) {
-		out->type = xstrdup(CLASSIFY_UNCLASSIFIED);
-		return;
-	}
 	word = out->canonical ? out->canonical : (rule && rule->verb ? rule->verb : "received");
 	out->type = xasprintf("%s.%s", out->category, word);
 }

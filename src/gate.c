@@ -177,6 +177,7 @@ gate_input_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	struct gate_conn *conn = ctx;
 	struct evbuffer_iovec vec[16];
 	struct evbuffer_ptr pos;
+	bool forwarded = false;
 	int nvec;
 
 	(void)limit;
@@ -238,8 +239,15 @@ gate_input_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 		}
 		if (!moved)
 			break;
+		forwarded = true;
 	}
-	return BEV_OK;
+	/*
+	 * libevent calls this filter again for as long as it answers BEV_OK and
+	 * input remains; the rest of a partial request stays in src until more
+	 * bytes come, so say NEED_MORE once nothing was handed on. BEV_OK when
+	 * something was, so that evhttp's read callback runs.
+	 */
+	return forwarded ? BEV_OK : BEV_NEED_MORE;
 }
 
 /*

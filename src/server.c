@@ -352,7 +352,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	if (raw == NULL)
 		raw = (const unsigned char *)"";
 	/* jansson's error text may quote the body; only the position is used. */
-	doc = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &jerr);
+	doc = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (doc == NULL) {
 		snprintf(msg, sizeof(msg), "the body is not valid JSON (line %d, column %d)",
 			 jerr.line, jerr.column);

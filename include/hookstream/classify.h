@@ -56,7 +56,7 @@ struct classify_input {
 struct classify_result {
 	const char *category; /* borrowed (rules, input or CLASSIFY_UNCLASSIFIED) */
 	const char *rule;     /* borrowed: the rule name, "route" or "none" */
-	char *type;           /* new: "<category>.<word>" or "unclassified" */
+	char *type;           /* new: "<category>.<word>" ("unclassified.received") */
 	char *event_id;       /* new: sender id, object id + state, or sha256:<hex> of the body */
 	char *subject;        /* new or NULL */
 	char *status;         /* new or NULL: the sender's status code */
