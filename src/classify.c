@@ -21,12 +21,20 @@
 
 struct classify_pathlist {
 	struct jsonpath **paths;
+	bool *item; /* "item.x": read x from the batch item, not the root */
 	size_t n;
+};
+
+/* Where paths are read: the body, the query, and the batch item if any. */
+struct classify_ctx {
+	const struct classify_input *in;
+	const json_t *item;
 };
 
 struct classify_rule {
 	char *name;
 	char *category;
+	struct jsonpath *items; /* array whose elements are one event each */
 	char **types;
 	size_t ntypes;
 	struct classify_pathlist has, subject, status, time;
@@ -56,7 +64,9 @@ classify_pathlist_fini(struct classify_pathlist *l)
 	for (size_t i = 0; i < l->n; i++)
 		jsonpath_free(l->paths[i]);
 	free(l->paths);
+	free(l->item);
 	l->paths = NULL;
+	l->item = NULL;
 	l->n = 0;
 }
 
@@ -65,6 +75,7 @@ classify_rule_fini(struct classify_rule *rule)
 {
 	free(rule->name);
 	free(rule->category);
+	jsonpath_free(rule->items);
 	for (size_t i = 0; i < rule->ntypes; i++)
 		free(rule->types[i]);
 	free(rule->types);
@@ -137,14 +148,17 @@ static int
 classify_add_path(void *arg, const char *item, char *err)
 {
 	struct classify_pathlist *l = arg;
+	bool relative = strncmp(item, "item.", 5) == 0;
 	struct jsonpath *p;
 	const char *why;
 
-	if (jsonpath_compile(item, &p, &why) < 0) {
+	if (jsonpath_compile(relative ? item + 5 : item, &p, &why) < 0) {
 		snprintf(err, CLASSIFY_ERR_MAX, "bad path '%s': %s", item, why);
 		return -EINVAL;
 	}
 	l->paths = xrealloc(l->paths, (l->n + 1) * sizeof(*l->paths));
+	l->item = xrealloc(l->item, (l->n + 1) * sizeof(*l->item));
+	l->item[l->n] = relative;
 	l->paths[l->n++] = p;
 	return 0;
 }
@@ -246,8 +260,8 @@ classify_word_valid(const char *w)
 int
 classify_rule_set(struct classify_rules *r, const char *key, const char *value, char *err)
 {
-	static const char *const keys[] = { "category", "type", "has", "subject",
-					    "status",   "time", "id",  "verb" };
+	static const char *const keys[] = { "category", "type", "has",  "subject", "status",
+					    "time",     "id",   "verb", "items" };
 	struct classify_rule *rule;
 	unsigned int bit = 0;
 
@@ -262,7 +276,7 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 	if (bit == 0) {
 		snprintf(err, CLASSIFY_ERR_MAX,
 			 "unknown rule key '%s' (expected category, type, has, subject, status, "
-			 "time, id or verb)",
+			 "time, id, verb or items)",
 			 key);
 		return -EINVAL;
 	}
@@ -301,6 +315,17 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 	if (strcmp(key, "id") == 0) {
 		if (classify_split(value, ',', classify_add_id, rule, err) < 0)
 			return -EINVAL;
+		return 0;
+	}
+	if (strcmp(key, "items") == 0) {
+		const char *why;
+
+		if (jsonpath_compile(value, &rule->items, &why) < 0 ||
+		    jsonpath_is_query(rule->items)) {
+			snprintf(err, CLASSIFY_ERR_MAX, "bad items path '%s': %s", value,
+				 rule->items ? "must point into the body" : why);
+			return -EINVAL;
+		}
 		return 0;
 	}
 	if (strcmp(key, "has") == 0)
@@ -373,11 +398,20 @@ classify_categories(const struct classify_rules *r, const char **out, size_t max
 
 /* --- matching ------------------------------------------------------------ */
 
+/* The text at path i of l in ctx (new), or NULL. */
 static char *
-classify_first_text(const struct classify_pathlist *l, const struct classify_input *in)
+classify_text(const struct classify_pathlist *l, size_t i, const struct classify_ctx *ctx)
+{
+	if (l->item != NULL && l->item[i])
+		return ctx->item ? jsonpath_get_text(l->paths[i], ctx->item, NULL) : NULL;
+	return jsonpath_get_text(l->paths[i], ctx->in->body, ctx->in->query);
+}
+
+static char *
+classify_first_text(const struct classify_pathlist *l, const struct classify_ctx *ctx)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		char *s = jsonpath_get_text(l->paths[i], in->body, in->query);
+		char *s = classify_text(l, i, ctx);
 
 		if (s != NULL && *s != '\0')
 			return s;
@@ -387,11 +421,13 @@ classify_first_text(const struct classify_pathlist *l, const struct classify_inp
 }
 
 static bool
-classify_has_all(const struct classify_pathlist *l, const struct classify_input *in)
+classify_has_all(const struct classify_pathlist *l, const struct classify_ctx *ctx)
 {
+	const struct classify_input *in = ctx->in;
+
 	for (size_t i = 0; i < l->n; i++) {
-		if (jsonpath_is_query(l->paths[i])) {
-			char *s = jsonpath_get_text(l->paths[i], in->body, in->query);
+		if (jsonpath_is_query(l->paths[i]) || l->item[i]) {
+			char *s = classify_text(l, i, ctx);
 			bool ok = s != NULL;
 
 			free(s);
@@ -425,8 +461,10 @@ classify_sha256_id(const void *data, size_t len)
 
 /* The first id alternative whose parts are all present, joined with ':'. */
 static char *
-classify_event_id(const struct classify_rule *rule, const struct classify_input *in)
+classify_event_id(const struct classify_rule *rule, const struct classify_ctx *ctx)
 {
+	const struct classify_input *in = ctx->in;
+
 	for (size_t a = 0; rule != NULL && a < rule->nids; a++) {
 		const struct classify_pathlist *alt = &rule->ids[a];
 		char *joined = NULL;
@@ -434,7 +472,7 @@ classify_event_id(const struct classify_rule *rule, const struct classify_input 
 		bool complete = true;
 
 		for (size_t i = 0; i < alt->n && complete; i++) {
-			char *part = jsonpath_get_text(alt->paths[i], in->body, in->query);
+			char *part = classify_text(alt, i, ctx);
 			size_t plen;
 
 			if (part == NULL || *part == '\0') {
@@ -488,10 +526,10 @@ classify_canonical(const struct classify_rules *r, const char *status)
 }
 
 static const struct classify_rule *
-classify_match(const struct classify_rules *r, const struct classify_input *in,
+classify_match(const struct classify_rules *r, const struct classify_ctx *ctx,
 	       const char *only_category)
 {
-	char *explicit_type = classify_first_text(&r->type_fields, in);
+	char *explicit_type = classify_first_text(&r->type_fields, ctx);
 	const struct classify_rule *found = NULL;
 
 	/* Tier 2: explicit type values, every rule in order. */
@@ -514,23 +552,20 @@ classify_match(const struct classify_rules *r, const struct classify_input *in,
 
 		if (only_category != NULL && strcmp(only_category, rule->category) != 0)
 			continue;
-		if (rule->has.n > 0 && classify_has_all(&rule->has, in))
+		if (rule->has.n > 0 && classify_has_all(&rule->has, ctx))
 			found = rule;
 	}
 	return found;
 }
 
-void
-classify_run(const struct classify_rules *r, const struct classify_input *in,
-	     struct classify_result *out)
+static void
+classify_fill(const struct classify_rules *r, const struct classify_rule *rule,
+	      const struct classify_ctx *ctx, struct classify_result *out)
 {
-	const struct classify_rule *rule;
+	const struct classify_input *in = ctx->in;
 	const char *word;
 
 	memset(out, 0, sizeof(*out));
-	/* A pinned route still uses a rule of its category to find subject,
-	 * status and id; it never changes the category. */
-	rule = classify_match(r, in, in->route_category);
 	if (in->route_category != NULL) {
 		out->category = in->route_category;
 		out->rule = rule ? rule->name : "route";
@@ -542,15 +577,63 @@ classify_run(const struct classify_rules *r, const struct classify_input *in,
 		out->rule = "none";
 	}
 	if (rule != NULL) {
-		out->subject = classify_first_text(&rule->subject, in);
-		out->status = classify_first_text(&rule->status, in);
-		out->time = classify_first_text(&rule->time, in);
+		out->subject = classify_first_text(&rule->subject, ctx);
+		out->status = classify_first_text(&rule->status, ctx);
+		out->time = classify_first_text(&rule->time, ctx);
 	}
-	out->event_id = classify_event_id(rule, in);
+	out->event_id = classify_event_id(rule, ctx);
 	if (out->status != NULL)
 		out->canonical = classify_canonical(r, out->status);
 	word = out->canonical ? out->canonical : (rule && rule->verb ? rule->verb : "received");
 	out->type = xasprintf("%s.%s", out->category, word);
+}
+
+size_t
+classify_run_all(const struct classify_rules *r, const struct classify_input *in,
+		 struct classify_result **out)
+{
+	struct classify_ctx ctx = { .in = in };
+	const struct classify_rule *rule;
+	const json_t *items = NULL;
+	size_t n = 1;
+
+	/* A pinned route still uses a rule of its category to find subject,
+	 * status and id; it never changes the category. */
+	rule = classify_match(r, &ctx, in->route_category);
+	if (rule != NULL && rule->items != NULL) {
+		items = jsonpath_get(rule->items, in->body);
+		if (json_is_array(items) && json_array_size(items) > 0)
+			n = json_array_size(items);
+		else
+			items = NULL;
+	}
+	*out = xcalloc(n, sizeof(**out));
+	for (size_t i = 0; i < n; i++) {
+		ctx.item = items ? json_array_get(items, i) : NULL;
+		classify_fill(r, rule, &ctx, &(*out)[i]);
+	}
+	return n;
+}
+
+void
+classify_run(const struct classify_rules *r, const struct classify_input *in,
+	     struct classify_result *out)
+{
+	struct classify_result *all;
+	size_t n = classify_run_all(r, in, &all);
+
+	*out = all[0];
+	for (size_t i = 1; i < n; i++)
+		classify_result_fini(&all[i]);
+	free(all);
+}
+
+void
+classify_results_free(struct classify_result *res, size_t n)
+{
+	for (size_t i = 0; res != NULL && i < n; i++)
+		classify_result_fini(&res[i]);
+	free(res);
 }
 
 void

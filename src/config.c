@@ -35,7 +35,7 @@ struct config_loader {
 	enum config_section section;
 	struct config_origin origin[64];
 	bool seen[64];
-	bool route_category_seen;
+	unsigned int route_keys_seen;
 	unsigned int section_line; /* of the open section's header */
 	struct config_error *err;
 };
@@ -319,11 +319,11 @@ config_on_section(void *arg, const char *section, unsigned int line, struct ini_
 		if (config_route_find(cfg, path) != NULL)
 			return config_fail(ld, &o, "[route %s] is defined twice", path);
 		cfg->routes = xrealloc(cfg->routes, (cfg->nroutes + 1) * sizeof(*cfg->routes));
+		memset(&cfg->routes[cfg->nroutes], 0, sizeof(cfg->routes[0]));
 		cfg->routes[cfg->nroutes].path = xstrdup(path);
-		cfg->routes[cfg->nroutes].category = NULL;
 		cfg->nroutes++;
 		ld->section = CONFIG_SECTION_ROUTE;
-		ld->route_category_seen = false;
+		ld->route_keys_seen = 0;
 		return 0;
 	}
 	if (strncmp(section, "rule ", 5) == 0) {
@@ -343,6 +343,50 @@ config_on_section(void *arg, const char *section, unsigned int line, struct ini_
 	return config_fail(ld, &o,
 			   "unknown section [%s] (expected [route /path], [rule NAME] or [status])",
 			   section);
+}
+
+static int
+config_route_set(struct config_loader *ld, struct config_route *r, const char *key,
+		 const char *value, const struct config_origin *o)
+{
+	static const char *const keys[] = { "category", "success_status", "success_body",
+					    "success_content_type" };
+	unsigned int bit = 0;
+
+	for (size_t i = 0; i < HS_ARRAY_LEN(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			bit = 1u << i;
+	if (bit == 0)
+		return config_fail(ld, o,
+				   "unknown route key '%s' (expected category, success_status, "
+				   "success_body or success_content_type)",
+				   key);
+	if (ld->route_keys_seen & bit)
+		return config_fail(ld, o, "%s: given twice in [route %s]", key, r->path);
+	ld->route_keys_seen |= bit;
+	if (strcmp(key, "category") == 0) {
+		if (*value == '\0')
+			return 0;
+		if (!classify_category_valid(value) || strcmp(value, CLASSIFY_UNCLASSIFIED) == 0)
+			return config_fail(ld, o,
+					   "category: bad category '%s' (lower-case letters, "
+					   "digits, '.', '_', '-')",
+					   value);
+		r->category = xstrdup(value);
+	} else if (strcmp(key, "success_status") == 0) {
+		if (strcmp(value, "200") == 0 || strcmp(value, "201") == 0 ||
+		    strcmp(value, "202") == 0 || strcmp(value, "204") == 0)
+			r->success_status = atoi(value);
+		else
+			return config_fail(ld, o, "success_status: expected 200, 201, 202 or 204");
+	} else if (strcmp(key, "success_body") == 0) {
+		r->success_body = xstrdup(value);
+	} else {
+		if (*value == '\0' || strpbrk(value, "\r\n") != NULL)
+			return config_fail(ld, o, "success_content_type: expected a media type");
+		r->success_content_type = xstrdup(value);
+	}
+	return 0;
 }
 
 static int
@@ -369,24 +413,8 @@ config_on_value(void *arg, const char *section, const char *key, const char *val
 		ld->seen[idx] = true;
 		ld->origin[idx] = o;
 		return config_apply(ld, k, value, &o);
-	case CONFIG_SECTION_ROUTE: {
-		struct config_route *r = &cfg->routes[cfg->nroutes - 1];
-
-		if (strcmp(key, "category") != 0)
-			return config_fail(ld, &o, "unknown route key '%s' (expected category)", key);
-		if (ld->route_category_seen)
-			return config_fail(ld, &o, "category: given twice in [route %s]", r->path);
-		ld->route_category_seen = true;
-		if (*value == '\0')
-			return 0;
-		if (!classify_category_valid(value) || strcmp(value, CLASSIFY_UNCLASSIFIED) == 0)
-			return config_fail(ld, &o,
-					   "category: bad category '%s' (lower-case letters, "
-					   "digits, '.', '_', '-')",
-					   value);
-		r->category = xstrdup(value);
-		return 0;
-	}
+	case CONFIG_SECTION_ROUTE:
+		return config_route_set(ld, &cfg->routes[cfg->nroutes - 1], key, value, &o);
 	case CONFIG_SECTION_RULE:
 		if (classify_rule_set(cfg->rules, key, value, cerr) < 0)
 			return config_fail(ld, &o, "%s", cerr);
@@ -487,7 +515,8 @@ config_load_text(const char *name, const char *text, size_t len, char *const *en
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
 	int rc;
 
-	_Static_assert(sizeof(ld.seen) / sizeof(ld.seen[0]) >= 17, "key table outgrew the loader");
+	if (config_nkeys > sizeof(ld.seen) / sizeof(ld.seen[0]))
+		abort(); /* the key table outgrew the loader: a build bug */
 	*out = NULL;
 	err->message[0] = '\0';
 	cfg->source = xstrdup(name);
@@ -588,6 +617,8 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].path);
 		free(cfg->routes[i].category);
+		free(cfg->routes[i].success_body);
+		free(cfg->routes[i].success_content_type);
 	}
 	free(cfg->routes);
 	classify_rules_free(cfg->rules);

@@ -77,6 +77,7 @@ struct publish_op {
 	void *arg;
 	size_t n;
 	bool retried;
+	bool plain; /* a bare XADD: the reply is the entry id */
 	int argc;
 	const char **argv;
 	size_t *argvlen;
@@ -377,6 +378,20 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 		publish_fail(op, -EIO, "redis error");
 		return;
 	}
+	if (op->plain) {
+		if (reply->type != REDIS_REPLY_STRING || reply->len >= PUBLISH_ENTRY_ID_MAX) {
+			publish_fail(op, -EIO, "unexpected reply to XADD");
+			return;
+		}
+		items[0].duplicate = false;
+		memcpy(items[0].entry_id, reply->str, reply->len);
+		items[0].entry_id[reply->len] = '\0';
+		res.n = 1;
+		res.items = items;
+		op->cb(op->arg, &res);
+		publish_op_free(op);
+		return;
+	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != op->n) {
 		publish_fail(op, -EIO, "unexpected reply from the publish script");
 		return;
@@ -438,6 +453,7 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n,
 	op->arg = arg;
 	op->n = n;
 	op->retried = false;
+	op->plain = false;
 	op->argc = (int)argc;
 	op->argv = (const char **)(op + 1);
 	op->argvlen = (size_t *)(op->argv + argc);
@@ -464,6 +480,52 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n,
 			for (size_t f = 0; f < nfields; f++)
 				PUBLISH_ARG(items[i].fields[f], items[i].lens[f]);
 #undef PUBLISH_ARG
+	}
+	if (publish_send(p, op) < 0) {
+		publish_op_free(op);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+int
+publish_append(struct publisher *p, const char *stream, uint64_t maxlen,
+	       const char *const *fields, const size_t *lens, size_t nfields, publish_done_cb cb,
+	       void *arg)
+{
+	char ml[24];
+	const char *head[5] = { "XADD", stream, "MAXLEN", "~", ml };
+	size_t nhead = maxlen > 0 ? 5 : 2, argc = nhead + 1 + nfields, bytes = 1;
+	struct publish_op *op;
+	char *blob;
+	size_t a = 0;
+
+	if (p->state != PUBLISHER_READY || p->ac == NULL)
+		return -EAGAIN;
+	snprintf(ml, sizeof(ml), "%llu", (unsigned long long)maxlen);
+	for (size_t i = 0; i < nhead; i++)
+		bytes += strlen(head[i]);
+	for (size_t i = 0; i < nfields; i++)
+		bytes += lens[i];
+	op = xmalloc(sizeof(*op) + argc * (sizeof(char *) + sizeof(size_t)) + bytes);
+	memset(op, 0, sizeof(*op));
+	op->pub = p;
+	op->cb = cb;
+	op->arg = arg;
+	op->n = 1;
+	op->plain = true;
+	op->argc = (int)argc;
+	op->argv = (const char **)(op + 1);
+	op->argvlen = (size_t *)(op->argv + argc);
+	blob = (char *)(op->argvlen + argc);
+	for (size_t i = 0; i <= nhead + nfields; i++) {
+		const char *src = i < nhead ? head[i] : i == nhead ? "*" : fields[i - nhead - 1];
+		size_t len = i < nhead ? strlen(head[i]) : i == nhead ? 1 : lens[i - nhead - 1];
+
+		memcpy(blob, src, len);
+		op->argv[a] = blob;
+		op->argvlen[a++] = len;
+		blob += len;
 	}
 	if (publish_send(p, op) < 0) {
 		publish_op_free(op);

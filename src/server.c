@@ -22,7 +22,7 @@
 
 #include "hookstream/classify.h"
 #include "hookstream/config.h"
-#include "hookstream/envelope.h"
+#include "hookstream/normalize.h"
 #include "hookstream/gate.h"
 #include "hookstream/log.h"
 #include "hookstream/metrics.h"
@@ -53,13 +53,15 @@ struct request {
 	struct event *timer;
 	uint64_t t0_us;
 	size_t route_idx;
-	size_t category_idx;
-	const char *route;
-	const char *category;
-	char *stream;
-	char *event_id;
+	const struct config_route *route;
+	struct normalize_result norm; /* the events being stored */
+	bool invalid;                 /* storing the <prefix>:invalid record */
+	int invalid_status;           /* the 4xx owed once that record is stored */
+	const char *invalid_code;     /* static */
+	char *invalid_message;
 	char request_id[48];
 	char source_ip[INET6_ADDRSTRLEN];
+	char received_at[TIMEUTIL_RFC3339_LEN];
 };
 
 /* What one finished request logs and counts. */
@@ -69,6 +71,7 @@ struct request_outcome {
 	const char *event_id;
 	const char *error;
 	const char *outcome;
+	size_t events;
 };
 
 static void
@@ -97,23 +100,23 @@ server_category_index(const struct server *s, const char *category)
 	return s->ncategories;
 }
 
-/* Send status with a JSON body (stolen) and count + log the request. */
+/* Send status with body bytes, then count and log the request once. */
 static void
-server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t route_idx,
-	      const char *route, const char *request_id, const char *source_ip, json_t *body,
-	      const struct request_outcome *o)
+server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t route_idx,
+	    const char *route, const char *request_id, const char *source_ip,
+	    const char *content_type, const char *body, size_t len,
+	    const struct request_outcome *o)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	struct evbuffer *buf = evbuffer_new();
-	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	double ms = (double)(timeutil_mono_us() - t0_us) / 1000.0;
 
-	if (buf == NULL || text == NULL)
+	if (buf == NULL)
 		abort();
-	json_decref(body);
-	evhttp_add_header(h, "Content-Type", "application/json");
+	if (content_type != NULL)
+		evhttp_add_header(h, "Content-Type", content_type);
 	evhttp_add_header(h, "X-Request-Id", request_id);
 	if (o->status == 503) {
 		char ra[24];
@@ -123,9 +126,7 @@ server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, size
 	}
 	if (o->status == 405)
 		evhttp_add_header(h, "Allow", "POST");
-	evbuffer_add(buf, text, strlen(text));
-	evbuffer_add(buf, "\n", 1);
-	free(text);
+	evbuffer_add(buf, body, len);
 	evhttp_send_reply(req, o->status, NULL, buf);
 	evbuffer_free(buf);
 	/* evhttp adds the answer to the gate's output before it enables writing,
@@ -146,9 +147,31 @@ server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, size
 			   LOG_STR("error", o->error),
 			   LOG_STR("category", o->category),
 			   LOG_STR("event_id", o->event_id),
+			   LOG_INT("events", o->events),
 			   LOG_MS("latency_ms", ms),
 		   },
-		   9);
+		   10);
+}
+
+/* Send a JSON body (stolen). */
+static void
+server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t route_idx,
+	      const char *route, const char *request_id, const char *source_ip, json_t *body,
+	      const struct request_outcome *o)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t len;
+
+	if (text == NULL)
+		abort();
+	json_decref(body);
+	len = strlen(text);
+	text = xrealloc(text, len + 2);
+	text[len++] = '\n';
+	text[len] = '\0';
+	server_send(s, req, t0_us, route_idx, route, request_id, source_ip, "application/json",
+		    text, len, o);
+	free(text);
 }
 
 static json_t *
@@ -178,22 +201,35 @@ request_free(struct request *rq)
 {
 	if (rq->timer != NULL)
 		event_free(rq->timer);
-	free(rq->stream);
-	free(rq->event_id);
+	normalize_result_fini(&rq->norm);
+	free(rq->invalid_message);
 	free(rq);
+}
+
+static void
+request_count_events(struct request *rq, enum metrics_outcome outcome)
+{
+	for (size_t i = 0; i < rq->norm.nevents; i++)
+		metrics_count_event(rq->srv->metrics,
+				    server_category_index(rq->srv, rq->norm.events[i].category),
+				    outcome);
 }
 
 static void
 request_answer_unavailable(struct request *rq, const char *message)
 {
-	struct request_outcome o = { .status = 503,
-				     .category = rq->category,
-				     .event_id = rq->event_id,
-				     .error = "redis_unavailable",
-				     .outcome = "failed" };
+	struct request_outcome o = {
+		.status = 503,
+		.category = rq->norm.nevents ? rq->norm.events[0].category : NULL,
+		.event_id = rq->norm.nevents ? rq->norm.events[0].event_id : NULL,
+		.error = "redis_unavailable",
+		.outcome = "failed",
+		.events = rq->norm.nevents,
+	};
 
-	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route, rq->request_id,
-		      rq->source_ip, server_error_body("redis_unavailable", message), &o);
+	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path,
+		      rq->request_id, rq->source_ip, server_error_body("redis_unavailable", message),
+		      &o);
 	rq->req = NULL;
 	rq->srv->inflight--;
 }
@@ -207,20 +243,90 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (rq->req == NULL)
 		return;
-	metrics_count_event(rq->srv->metrics, rq->category_idx, METRICS_FAILED);
+	if (!rq->invalid)
+		request_count_events(rq, METRICS_FAILED);
 	/* The event may still be stored later; the sender's retry then meets
 	 * the dedup key and is answered "duplicate", never stored twice. */
 	request_answer_unavailable(rq, "redis did not confirm the write in time; retry later");
+}
+
+/* The <prefix>:invalid record is stored: now the 4xx can be given. */
+static void
+request_invalid_stored(struct request *rq)
+{
+	struct request_outcome o = { .status = rq->invalid_status,
+				     .error = rq->invalid_code,
+				     .outcome = "invalid" };
+
+	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path,
+		      rq->request_id, rq->source_ip,
+		      server_error_body(rq->invalid_code, rq->invalid_message), &o);
+	rq->req = NULL;
+	rq->srv->inflight--;
+}
+
+static void
+request_answer_stored(struct request *rq, const struct publish_result *res)
+{
+	struct server *s = rq->srv;
+	const struct config_route *route = rq->route;
+	const struct normalize_event *first = &rq->norm.events[0];
+	size_t fresh = 0;
+	struct request_outcome o;
+	json_t *body, *list = NULL;
+
+	for (size_t i = 0; i < res->n; i++) {
+		const struct normalize_event *ev = &rq->norm.events[i];
+
+		fresh += !res->items[i].duplicate;
+		metrics_count_event(s->metrics, server_category_index(s, ev->category),
+				    res->items[i].duplicate ? METRICS_DUPLICATE : METRICS_PUBLISHED);
+	}
+	/* A batch is a duplicate only when every one of its events is. */
+	o = (struct request_outcome){ .status = fresh ? 202 : 200,
+				      .category = first->category,
+				      .event_id = first->event_id,
+				      .outcome = fresh ? "published" : "duplicate",
+				      .events = res->n };
+	if (route->success_status != 0) {
+		const char *b = route->success_body ? route->success_body : "";
+
+		o.status = route->success_status;
+		server_send(s, rq->req, rq->t0_us, rq->route_idx, route->path, rq->request_id,
+			    rq->source_ip,
+			    route->success_content_type ? route->success_content_type
+							: "text/plain; charset=utf-8",
+			    o.status == 204 ? "" : b, o.status == 204 ? 0 : strlen(b), &o);
+		return;
+	}
+	body = json_pack("{s:s, s:s, s:s, s:s}", "status", fresh ? "accepted" : "duplicate",
+			 "event_id", first->event_id, "stream", first->stream, "entry_id",
+			 res->items[0].entry_id);
+	if (body == NULL)
+		abort();
+	if (res->n > 1) {
+		list = json_array();
+		for (size_t i = 0; i < res->n; i++) {
+			json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "status",
+					      res->items[i].duplicate ? "duplicate" : "accepted",
+					      "event_id", rq->norm.events[i].event_id, "stream",
+					      rq->norm.events[i].stream, "entry_id",
+					      res->items[i].entry_id);
+
+			if (e == NULL)
+				abort();
+			json_array_append_new(list, e);
+		}
+		json_object_set_new(body, "events", list);
+	}
+	server_answer(s, rq->req, rq->t0_us, rq->route_idx, route->path, rq->request_id,
+		      rq->source_ip, body, &o);
 }
 
 static void
 request_published_cb(void *arg, const struct publish_result *res)
 {
 	struct request *rq = arg;
-	struct server *s = rq->srv;
-	const struct publish_item_result *it;
-	struct request_outcome o = { .category = rq->category, .event_id = rq->event_id };
-	json_t *body;
 
 	if (rq->req == NULL) {
 		request_free(rq);
@@ -228,46 +334,17 @@ request_published_cb(void *arg, const struct publish_result *res)
 	}
 	evtimer_del(rq->timer);
 	if (res->status != 0) {
-		metrics_count_event(s->metrics, rq->category_idx, METRICS_FAILED);
+		if (!rq->invalid)
+			request_count_events(rq, METRICS_FAILED);
 		request_answer_unavailable(rq, "redis could not store the event; retry later");
-		request_free(rq);
-		return;
+	} else if (rq->invalid) {
+		request_invalid_stored(rq);
+	} else {
+		request_answer_stored(rq, res);
+		rq->req = NULL;
+		rq->srv->inflight--;
 	}
-	it = &res->items[0];
-	o.status = it->duplicate ? 200 : 202;
-	o.outcome = it->duplicate ? "duplicate" : "published";
-	metrics_count_event(s->metrics, rq->category_idx,
-			    it->duplicate ? METRICS_DUPLICATE : METRICS_PUBLISHED);
-	body = json_pack("{s:s, s:s, s:s, s:s}", "status", it->duplicate ? "duplicate" : "accepted",
-			 "event_id", rq->event_id, "stream", rq->stream, "entry_id", it->entry_id);
-	if (body == NULL)
-		abort();
-	server_answer(s, rq->req, rq->t0_us, rq->route_idx, rq->route, rq->request_id,
-		      rq->source_ip, body, &o);
-	rq->req = NULL;
-	s->inflight--;
 	request_free(rq);
-}
-
-static bool
-server_content_type_ok(const char *ct)
-{
-	size_t n;
-	const char *slash, *plus;
-
-	if (ct == NULL)
-		return false;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	n = strcspn(ct, "; \t");
-	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-		return true;
-	slash = memchr(ct, '/', n);
-	if (slash == NULL || (size_t)(slash - ct) != 11 || strncasecmp(ct, "application", 11) != 0)
-		return false;
-	/* application/<anything>+json, e.g. application/cloudevents+json */
-	plus = n >= 5 ? ct + n - 5 : NULL;
-	return plus != NULL && plus > slash + 1 && strncasecmp(plus, "+json", 5) == 0;
 }
 
 static size_t
@@ -283,6 +360,71 @@ server_route_index(const struct server *s, const char *path, const struct config
 	return s->cfg->nroutes;
 }
 
+/* Start the publish timer; the request is now in flight. */
+static void
+request_start(struct request *rq)
+{
+	struct server *s = rq->srv;
+
+	s->inflight++;
+	rq->timer = evtimer_new(s->base, request_timeout_cb, rq);
+	if (rq->timer == NULL)
+		abort();
+	evtimer_add(rq->timer, s->publish_tv);
+}
+
+/* An allowed sender's body did not parse: keep it in <prefix>:invalid, then
+ * answer the 4xx (or 503 when it cannot be kept, so the sender retries). */
+static void
+request_store_invalid(struct request *rq, const struct normalize_error *nerr,
+		      const char *content_type, const char *raw, size_t len)
+{
+	struct server *s = rq->srv;
+	bool truncated;
+	char *stream = xasprintf("%s:invalid", s->cfg->stream_prefix);
+	char *body = normalize_invalid_body(raw, len, s->cfg->invalid_body_max, &truncated);
+	char nbytes[24], status[8];
+	const char *fields[24];
+	size_t lens[24], n = 0;
+
+	rq->invalid = true;
+	rq->invalid_status = nerr->status;
+	rq->invalid_code = nerr->code;
+	rq->invalid_message = xstrdup(nerr->message);
+	snprintf(nbytes, sizeof(nbytes), "%zu", len);
+	snprintf(status, sizeof(status), "%d", nerr->status);
+#define INVALID_FIELD(k, v)           \
+	do {                          \
+		fields[n++] = (k);    \
+		fields[n++] = (v);    \
+	} while (0)
+	INVALID_FIELD("reason", nerr->code);
+	INVALID_FIELD("message", nerr->message);
+	INVALID_FIELD("status", status);
+	INVALID_FIELD("source_ip", rq->source_ip);
+	INVALID_FIELD("received_at", rq->received_at);
+	INVALID_FIELD("route", rq->route->path);
+	INVALID_FIELD("request_id", rq->request_id);
+	INVALID_FIELD("content_type", content_type ? content_type : "");
+	INVALID_FIELD("body_bytes", nbytes);
+	INVALID_FIELD("body_truncated", truncated ? "true" : "false");
+	INVALID_FIELD("body", body);
+#undef INVALID_FIELD
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(fields[i]);
+	if (publish_append(s->pub, stream, s->cfg->invalid_maxlen, fields, lens, n,
+			   request_published_cb, rq) < 0) {
+		server_reject(s, rq->req, rq->t0_us, rq->route_idx, rq->route->path,
+			      rq->request_id, rq->source_ip, 503, "redis_unavailable",
+			      "redis is unreachable; retry later");
+		request_free(rq);
+	} else {
+		request_start(rq);
+	}
+	free(stream);
+	free(body);
+}
+
 static void
 server_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -291,23 +433,19 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	struct gate_conn *conn = gate_conn_of(s->gate, req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
-	const struct config_route *route;
-	char request_id[48], received_at[TIMEUTIL_RFC3339_LEN];
+	const char *ctype = evhttp_find_header(in, "Content-Type");
 	const char *source_ip = conn ? conn->peer : "-";
-	struct classify_result cr;
-	struct classify_input ci;
-	struct envelope_input ei;
-	struct publish_item item;
+	const struct config_route *route;
+	struct normalize_request nreq;
+	struct normalize_error nerr;
+	struct publish_item items[64];
 	struct timespec now;
 	struct request *rq;
-	json_error_t jerr;
-	json_t *doc;
-	size_t route_idx, len, evlen;
-	char *event_json, *seen_key, msg[160];
-	const unsigned char *raw;
+	char request_id[48];
+	size_t route_idx, len;
+	const char *raw;
 
 	server_request_id(s, req, request_id, sizeof(request_id));
 	if (conn == NULL) {
@@ -341,103 +479,68 @@ server_request_cb(struct evhttp_request *req, void *arg)
 			      "length_required", "send a Content-Length (or chunked) body");
 		return;
 	}
-	if (!server_content_type_ok(evhttp_find_header(in, "Content-Type"))) {
+	if (normalize_kind_of(ctype) == NORMALIZE_UNSUPPORTED) {
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 415,
 			      "unsupported_content_type",
-			      "send the notification as application/json");
-		return;
-	}
-	len = evbuffer_get_length(body);
-	raw = evbuffer_pullup(body, -1);
-	if (raw == NULL)
-		raw = (const unsigned char *)"";
-	/* jansson's error text may quote the body; only the position is used. */
-	doc = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (doc == NULL) {
-		snprintf(msg, sizeof(msg), "the body is not valid JSON (line %d, column %d)",
-			 jerr.line, jerr.column);
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 400,
-			      "invalid_json", msg);
-		return;
-	}
-	if (!json_is_object(doc)) {
-		json_decref(doc);
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 400,
-			      "not_an_object", "the body must be a JSON object");
+			      "send the notification as application/json (or "
+			      "application/x-www-form-urlencoded)");
 		return;
 	}
 	if (!publisher_ready(s->pub)) {
-		json_decref(doc);
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
 			      "redis_unavailable", "redis is unreachable; retry later");
 		return;
 	}
 
-	ci = (struct classify_input){ .body = doc,
-				      .query = query,
-				      .route_category = route->category,
-				      .raw = raw,
-				      .raw_len = len };
-	classify_run(s->cfg->rules, &ci, &cr);
-	now = timeutil_now();
-	timeutil_rfc3339(&now, received_at);
-	ei = (struct envelope_input){ .id = cr.event_id,
-				      .source = route->path,
-				      .type = cr.type,
-				      .subject = cr.subject,
-				      .time = cr.time,
-				      .category = cr.category,
-				      .status = cr.canonical,
-				      .senderstatus = cr.status,
-				      .sourceip = source_ip,
-				      .receivedat = received_at,
-				      .rule = cr.rule,
-				      .data = (const char *)raw,
-				      .data_len = len };
-	event_json = envelope_build(&ei, &evlen);
-	json_decref(doc);
-
+	len = evbuffer_get_length(body);
+	raw = (const char *)evbuffer_pullup(body, -1);
+	if (raw == NULL)
+		raw = "";
 	rq = xcalloc(1, sizeof(*rq));
 	rq->srv = s;
 	rq->req = req;
 	rq->t0_us = t0;
 	rq->route_idx = route_idx;
-	rq->route = route->path;
-	rq->category_idx = server_category_index(s, cr.category);
-	rq->category = rq->category_idx < s->ncategories ? s->categories[rq->category_idx]
-							  : CLASSIFY_UNCLASSIFIED;
-	rq->stream = xasprintf("%s:%s", s->cfg->stream_prefix, cr.category);
-	rq->event_id = cr.event_id;
-	cr.event_id = NULL;
+	rq->route = route;
 	memcpy(rq->request_id, request_id, sizeof(request_id));
 	snprintf(rq->source_ip, sizeof(rq->source_ip), "%s", source_ip);
-	/* Hash-tag the dedup key to its stream's slot (Redis Cluster). */
-	seen_key = xasprintf("{%s}:seen:%s", rq->stream, rq->event_id);
-	item = (struct publish_item){
-		.stream = rq->stream,
-		.seen_key = seen_key,
-		.fields = { "event_id", rq->event_id, "category", cr.category, "type", cr.type,
-			    "source_ip", source_ip, "received_at", received_at, "event",
-			    event_json },
-		.nfields = 12,
-	};
-	for (size_t i = 0; i < 11; i++)
-		item.lens[i] = strlen(item.fields[i]);
-	item.lens[11] = evlen;
-	if (publish_submit(s->pub, &item, 1, request_published_cb, rq) < 0) {
+	now = timeutil_now();
+	timeutil_rfc3339(&now, rq->received_at);
+
+	nreq = (struct normalize_request){ .cfg = s->cfg,
+					   .route = route,
+					   .query = uri ? evhttp_uri_get_query(uri) : NULL,
+					   .content_type = ctype,
+					   .source_ip = rq->source_ip,
+					   .received_at = rq->received_at,
+					   .raw = raw,
+					   .raw_len = len };
+	if (normalize_request(&nreq, &rq->norm, &nerr) < 0) {
+		request_store_invalid(rq, &nerr, ctype, raw, len);
+		return;
+	}
+	if (rq->norm.nevents > HS_ARRAY_LEN(items)) {
+		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 413,
+			      "too_many_events", "a notification may carry at most 64 events");
+		request_free(rq);
+		return;
+	}
+	for (size_t i = 0; i < rq->norm.nevents; i++) {
+		const struct normalize_event *ev = &rq->norm.events[i];
+
+		items[i].stream = ev->stream;
+		items[i].seen_key = ev->seen_key;
+		items[i].nfields = NORMALIZE_FIELDS;
+		memcpy(items[i].fields, ev->fields, sizeof(ev->fields));
+		memcpy(items[i].lens, ev->lens, sizeof(ev->lens));
+	}
+	if (publish_submit(s->pub, items, rq->norm.nevents, request_published_cb, rq) < 0) {
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
 			      "redis_unavailable", "redis is unreachable; retry later");
 		request_free(rq);
-	} else {
-		s->inflight++;
-		rq->timer = evtimer_new(s->base, request_timeout_cb, rq);
-		if (rq->timer == NULL)
-			abort();
-		evtimer_add(rq->timer, s->publish_tv);
+		return;
 	}
-	free(seen_key);
-	free(event_json);
-	classify_result_fini(&cr);
+	request_start(rq);
 }
 
 struct server *

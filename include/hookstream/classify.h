@@ -64,7 +64,18 @@ struct classify_result {
 	char *time;           /* new or NULL: the sender's event time */
 };
 
-/* Classify in (borrowed for the call) into *out (caller calls classify_result_fini). */
+/*
+ * Classify in (borrowed for the call). A matching rule with "items" yields one
+ * result per element of that array (paths written "item.x" read the element);
+ * otherwise there is one result. Returns the count; *out is a new array
+ * (classify_results_free).
+ */
+size_t classify_run_all(const struct classify_rules *r, const struct classify_input *in,
+			struct classify_result **out);
+
+void classify_results_free(struct classify_result *res, size_t n);
+
+/* The first result of classify_run_all into *out (caller calls classify_result_fini). */
 void classify_run(const struct classify_rules *r, const struct classify_input *in,
 		  struct classify_result *out);
 

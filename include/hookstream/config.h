@@ -24,6 +24,9 @@
 struct config_route {
 	char *path;     /* "/webhook/payment" */
 	char *category; /* pinned category, or NULL to classify by content */
+	int success_status;          /* 0: the JSON answer (202 / 200 duplicate) */
+	char *success_body;          /* literal body for success_status, or NULL */
+	char *success_content_type;  /* for success_body; default text/plain */
 };
 
 struct config {
@@ -43,6 +46,9 @@ struct config {
 	size_t ngroups;
 	uint64_t max_body;
 	uint64_t max_header;
+	uint64_t max_depth;
+	uint64_t invalid_body_max;
+	uint64_t invalid_maxlen;
 	uint64_t request_timeout;
 	uint64_t publish_timeout;
 	uint64_t retry_after;

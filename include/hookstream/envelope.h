@@ -23,6 +23,8 @@ struct envelope_input {
 	const char *rule;         /* extension "rule" (required) */
 	const char *data;         /* valid JSON text, spliced as "data" (required) */
 	size_t data_len;
+	size_t batch_index;       /* extensions "batchindex"/"batchsize" when batch_size > 1 */
+	size_t batch_size;
 };
 
 /* Build the event JSON; returns a new NUL-terminated string (free()) and its

@@ -79,4 +79,13 @@ size_t publisher_pending(const struct publisher *p);
 HS_WUR int publish_submit(struct publisher *p, const struct publish_item *items, size_t n,
 			  publish_done_cb cb, void *arg);
 
+/*
+ * Append one entry to stream without deduplication (the <prefix>:invalid
+ * record), trimmed with MAXLEN ~ maxlen (0: not trimmed). Same callback and
+ * return contract as publish_submit; the result has n == 1, never duplicate.
+ */
+HS_WUR int publish_append(struct publisher *p, const char *stream, uint64_t maxlen,
+			  const char *const *fields, const size_t *lens, size_t nfields,
+			  publish_done_cb cb, void *arg);
+
 #endif

@@ -1027,7 +1027,7 @@ test_rule_building_errors(void **state)
 	assert_int_equal(classify_rule_begin(r, "a", err), 0);
 	assert_int_equal(classify_rule_set(r, "bogus", "x", err), -EINVAL);
 	assert_string_equal(err, "unknown rule key 'bogus' (expected category, type, has, subject, "
-				 "status, time, id or verb)");
+				 "status, time, id, verb or items)");
 	assert_int_equal(classify_rule_set(r, "has", "x", err), 0);
 	assert_int_equal(classify_rule_set(r, "has", "y", err), -EINVAL);
 	assert_string_equal(err, "rule key 'has' given twice");

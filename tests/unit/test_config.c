@@ -1227,7 +1227,7 @@ test_rule_errors(void **state)
 	} cases[] = {
 		{ BASE "[rule r]\ncategory = a\ntype = x\ncolour = red\n",
 		  NAME ":6: unknown rule key 'colour' (expected category, type, has, subject, "
-		       "status, time, id or verb)" },
+		       "status, time, id, verb or items)" },
 		{ BASE "[rule r]\ncategory = a\nhas = x\n[rule r]\n",
 		  NAME ":6: rule 'r' is defined twice" },
 		{ BASE "[rule r]\ncategory = a\ncategory = b\n",

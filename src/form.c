@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * form: decodes "a=1&b=x+y%21" pairs. Strict about what a bank's form post
+ * can contain: a bad percent-escape or invalid UTF-8 is a 400, not a guess.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookstream/form.h"
+#include "hookstream/redact.h"
+#include "hookstream/xalloc.h"
+
+static int
+form_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode [b, e) into a new buffer of *n bytes; NULL on a bad escape. */
+static char *
+form_decode(const char *b, const char *e, size_t *n)
+{
+	char *out = xmalloc((size_t)(e - b) + 1), *o = out;
+
+	while (b < e) {
+		if (*b == '+') {
+			*o++ = ' ';
+			b++;
+		} else if (*b == '%') {
+			int hi = e - b >= 3 ? form_hex(b[1]) : -1;
+			int lo = e - b >= 3 ? form_hex(b[2]) : -1;
+
+			if (hi < 0 || lo < 0) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(hi * 16 + lo);
+			b += 3;
+		} else {
+			*o++ = *b++;
+		}
+	}
+	*o = '\0';
+	*n = (size_t)(o - out);
+	return out;
+}
+
+int
+form_parse(const char *data, size_t len, json_t **out, size_t *redactions, struct form_error *err)
+{
+	const char *p = data, *end = data + len;
+	json_t *obj = json_object();
+	size_t pairs = 0;
+
+	*out = NULL;
+	*redactions = 0;
+	if (obj == NULL)
+		abort();
+	/* Senders often end the body with a newline. */
+	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *pe = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(pe - p));
+		char *name, *value;
+		size_t nlen, vlen;
+		json_t *v;
+
+		if (pe == p) {
+			p = pe + 1;
+			continue;
+		}
+		name = form_decode(p, eq ? eq : pe, &nlen);
+		value = eq ? form_decode(eq + 1, pe, &vlen) : xstrdup("");
+		if (!eq)
+			vlen = 0;
+		if (name == NULL || value == NULL || nlen == 0 || memchr(name, '\0', nlen) ||
+		    memchr(value, '\0', vlen)) {
+			err->code = "invalid_form";
+			snprintf(err->message, sizeof(err->message),
+				 "form field %zu is not valid (empty name, NUL or a bad %%-escape)",
+				 pairs + 1);
+			goto bad;
+		}
+		*redactions += redact_pans(name, nlen) + redact_pans(value, vlen);
+		if (json_object_get(obj, name) != NULL) {
+			err->code = "duplicate_key";
+			snprintf(err->message, sizeof(err->message),
+				 "form field '%.64s' is given twice", name);
+			goto bad;
+		}
+		v = json_stringn(value, vlen);
+		if (v == NULL || json_object_set_new(obj, name, v) != 0) {
+			err->code = "invalid_utf8";
+			snprintf(err->message, sizeof(err->message),
+				 "form field %zu is not valid UTF-8 once decoded", pairs + 1);
+			goto bad;
+		}
+		free(name);
+		free(value);
+		pairs++;
+		p = amp ? amp + 1 : end;
+		continue;
+bad:
+		free(name);
+		free(value);
+		json_decref(obj);
+		return -EINVAL;
+	}
+	if (pairs == 0) {
+		json_decref(obj);
+		err->code = "invalid_form";
+		snprintf(err->message, sizeof(err->message), "the form body has no fields");
+		return -EINVAL;
+	}
+	*out = obj;
+	return 0;
+}

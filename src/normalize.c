@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * normalize: the pure heart of a request. The payload stored as "data" is the
+ * sender's bytes with only card numbers changed (JSON), or the form's fields as
+ * a JSON object of strings; the tree the rules read is parsed once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hookstream/classify.h"
+#include "hookstream/config.h"
+#include "hookstream/envelope.h"
+#include "hookstream/form.h"
+#include "hookstream/jsonparse.h"
+#include "hookstream/normalize.h"
+#include "hookstream/redact.h"
+#include "hookstream/xalloc.h"
+
+enum normalize_kind
+normalize_kind_of(const char *ct)
+{
+	const char *slash;
+	size_t n;
+
+	if (ct == NULL)
+		return NORMALIZE_UNSUPPORTED;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return NORMALIZE_JSON;
+	if (n == 33 && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
+		return NORMALIZE_FORM;
+	slash = memchr(ct, '/', n);
+	/* application/<anything>+json, e.g. application/cloudevents+json */
+	if (slash != NULL && slash - ct == 11 && strncasecmp(ct, "application", 11) == 0 && n >= 17 &&
+	    strncasecmp(ct + n - 5, "+json", 5) == 0)
+		return NORMALIZE_JSON;
+	return NORMALIZE_UNSUPPORTED;
+}
+
+static int
+normalize_fail(struct normalize_error *err, int status, const char *code, const char *msg)
+{
+	err->status = status;
+	err->code = code;
+	snprintf(err->message, sizeof(err->message), "%s", msg);
+	return -EINVAL;
+}
+
+/* Parse the body: the tree for the rules and the payload text to store. */
+static int
+normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
+		size_t *data_len, size_t *redactions, struct normalize_error *err)
+{
+	enum normalize_kind kind = normalize_kind_of(req->content_type);
+
+	if (kind == NORMALIZE_UNSUPPORTED)
+		return normalize_fail(err, 415, "unsupported_content_type",
+				      "send the notification as application/json (or "
+				      "application/x-www-form-urlencoded)");
+	if (kind == NORMALIZE_FORM) {
+		struct form_error ferr;
+
+		if (form_parse(req->raw, req->raw_len, tree, redactions, &ferr) < 0)
+			return normalize_fail(err, 400, ferr.code, ferr.message);
+		*data = json_dumps(*tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (*data == NULL)
+			abort();
+		*data_len = strlen(*data);
+		return 0;
+	} else {
+		struct jsonparse_result res;
+		struct jsonparse_error jerr;
+
+		if (jsonparse(req->raw, req->raw_len, (unsigned int)req->cfg->max_depth, &res,
+			      &jerr) < 0) {
+			err->status = 400;
+			err->code = jerr.code;
+			snprintf(err->message, sizeof(err->message), "%s (line %u, column %u)",
+				 jerr.message, jerr.line, jerr.column);
+			return -EINVAL;
+		}
+		if (!json_is_object(res.root)) {
+			jsonparse_result_fini(&res);
+			return normalize_fail(err, 400, "not_an_object",
+					      "the body must be a JSON object");
+		}
+		*tree = json_incref(res.root);
+		*data = jsonparse_apply_edits(req->raw, req->raw_len, &res, data_len);
+		*redactions = res.redactions;
+		jsonparse_result_fini(&res);
+		return 0;
+	}
+}
+
+static void
+normalize_event_fill(const struct normalize_request *req, const struct classify_result *cr,
+		     const char *data, size_t data_len, size_t index, size_t count,
+		     struct normalize_event *ev)
+{
+	struct envelope_input ei = {
+		.id = cr->event_id,
+		.source = req->route->path,
+		.type = cr->type,
+		.subject = cr->subject,
+		.time = cr->time,
+		.category = cr->category,
+		.status = cr->canonical,
+		.senderstatus = cr->status,
+		.sourceip = req->source_ip,
+		.receivedat = req->received_at,
+		.rule = cr->rule,
+		.data = data,
+		.data_len = data_len,
+		.batch_index = index,
+		.batch_size = count,
+	};
+
+	ev->stream = xasprintf("%s:%s", req->cfg->stream_prefix, cr->category);
+	ev->event_id = xstrdup(cr->event_id);
+	/* Hash-tagged to the stream's slot so the script runs on one Cluster node. */
+	ev->seen_key = xasprintf("{%s}:seen:%s", ev->stream, ev->event_id);
+	ev->category = cr->category;
+	ev->type = xstrdup(cr->type);
+	ev->envelope = envelope_build(&ei, &ev->envelope_len);
+	ev->fields[0] = "event_id";
+	ev->fields[1] = ev->event_id;
+	ev->fields[2] = "category";
+	ev->fields[3] = ev->category;
+	ev->fields[4] = "type";
+	ev->fields[5] = ev->type;
+	ev->fields[6] = "source_ip";
+	ev->fields[7] = req->source_ip;
+	ev->fields[8] = "received_at";
+	ev->fields[9] = req->received_at;
+	ev->fields[10] = "event";
+	ev->fields[11] = ev->envelope;
+	for (size_t i = 0; i < NORMALIZE_FIELDS - 1; i++)
+		ev->lens[i] = strlen(ev->fields[i]);
+	ev->lens[NORMALIZE_FIELDS - 1] = ev->envelope_len;
+}
+
+int
+normalize_request(const struct normalize_request *req, struct normalize_result *out,
+		  struct normalize_error *err)
+{
+	struct classify_input ci;
+	struct classify_result *cr;
+	json_t *tree = NULL;
+	char *data = NULL;
+	size_t data_len = 0, n;
+
+	memset(out, 0, sizeof(*out));
+	if (normalize_parse(req, &tree, &data, &data_len, &out->redactions, err) < 0)
+		return -EINVAL;
+	ci = (struct classify_input){ .body = tree,
+				      .query = req->query,
+				      .route_category = req->route->category,
+				      .raw = req->raw,
+				      .raw_len = req->raw_len };
+	n = classify_run_all(req->cfg->rules, &ci, &cr);
+	out->events = xcalloc(n, sizeof(*out->events));
+	out->nevents = n;
+	for (size_t i = 0; i < n; i++)
+		normalize_event_fill(req, &cr[i], data, data_len, i, n, &out->events[i]);
+	/* The category strings of cr are borrowed from rules/route, so they
+	 * outlive cr. */
+	classify_results_free(cr, n);
+	free(data);
+	json_decref(tree);
+	return 0;
+}
+
+void
+normalize_result_fini(struct normalize_result *res)
+{
+	for (size_t i = 0; i < res->nevents; i++) {
+		struct normalize_event *ev = &res->events[i];
+
+		free(ev->stream);
+		free(ev->seen_key);
+		free(ev->event_id);
+		free(ev->type);
+		free(ev->envelope);
+	}
+	free(res->events);
+	memset(res, 0, sizeof(*res));
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0. */
+static size_t
+normalize_utf8_len(const unsigned char *s, size_t left)
+{
+	size_t n;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (left < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+char *
+normalize_invalid_body(const char *raw, size_t len, size_t max, bool *truncated)
+{
+	char *copy = xmalloc(len + 1);
+	char *out = xmalloc(max + 1);
+	size_t o = 0, i = 0;
+
+	memcpy(copy, raw, len);
+	redact_pans(copy, len);
+	*truncated = false;
+	while (i < len) {
+		const unsigned char *s = (const unsigned char *)copy + i;
+		size_t n = normalize_utf8_len(s, len - i);
+		char esc[8];
+		size_t elen;
+
+		if (n == 1 && *s >= 0x20 && *s != 0x7f && *s != '\\') {
+			esc[0] = (char)*s;
+			elen = 1;
+		} else if (n == 1 && *s == '\\') {
+			memcpy(esc, "\\\\", 2);
+			elen = 2;
+		} else if (n > 1) {
+			memcpy(esc, s, n);
+			elen = n;
+		} else {
+			snprintf(esc, sizeof(esc), "\\x%02x", *s);
+			elen = 4;
+			n = 1;
+		}
+		if (o + elen > max) {
+			*truncated = true;
+			break;
+		}
+		memcpy(out + o, esc, elen);
+		o += elen;
+		i += n;
+	}
+	out[o] = '\0';
+	free(copy);
+	return out;
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+/*
+ * redact: card number (PAN) detection and masking over raw bytes. It owns the
+ * one definition of "looks like a card number" used for stored payloads, so the
+ * rule lives here and nowhere else: digit sequences, grouping, Luhn, masking.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hookstream/redact.h"
+
+#define REDACT_MIN_DIGITS 13
+#define REDACT_MAX_DIGITS 19
+#define REDACT_KEEP_HEAD  6
+#define REDACT_KEEP_TAIL  4
+
+static bool
+redact_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool
+redact_is_sep(char c)
+{
+	return c == ' ' || c == '-';
+}
+
+bool
+redact_luhn_ok(const char *s, size_t len)
+{
+	unsigned int sum = 0;
+	size_t ndigits = 0;
+
+	/* From the right: every second digit is doubled, 2*d > 9 folds to 2*d - 9. */
+	for (size_t i = len; i-- > 0;) {
+		unsigned int d;
+
+		if (!redact_is_digit(s[i]))
+			continue;
+		d = (unsigned int)(s[i] - '0');
+		if (ndigits++ % 2 == 1) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	/* An empty string "passes" arithmetically but is no number at all. */
+	return ndigits > 0 && sum % 10 == 0;
+}
+
+bool
+redact_number_is_pan(const char *s, size_t len)
+{
+	if (len < REDACT_MIN_DIGITS || len > REDACT_MAX_DIGITS)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!redact_is_digit(s[i]))
+			return false;
+	return redact_luhn_ok(s, len);
+}
+
+static size_t
+redact_count_digits(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += redact_is_digit(s[i]);
+	return n;
+}
+
+/* Mask s[0, len), which holds ndigits digits: all but the first 6 and last 4
+ * digits become '*'; separators stay where they are. */
+static void
+redact_mask(char *s, size_t len, size_t ndigits)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!redact_is_digit(s[i]))
+			continue;
+		if (k >= REDACT_KEEP_HEAD && k < ndigits - REDACT_KEEP_TAIL)
+			s[i] = '*';
+		k++;
+	}
+}
+
+/* End of the digit sequence starting at buf[i] (a digit): digits, each gap a
+ * single separator followed by a digit. */
+static size_t
+redact_seq_end(const char *buf, size_t len, size_t i)
+{
+	while (i < len) {
+		if (redact_is_digit(buf[i]))
+			i++;
+		else if (redact_is_sep(buf[i]) && i + 1 < len && redact_is_digit(buf[i + 1]))
+			i += 2;
+		else
+			break;
+	}
+	return i;
+}
+
+/* The whole of s[0, len) is a PAN: mask it and say so. */
+static bool
+redact_try_whole(char *s, size_t len)
+{
+	size_t n = redact_count_digits(s, len);
+
+	if (n < REDACT_MIN_DIGITS || n > REDACT_MAX_DIGITS || !redact_luhn_ok(s, len))
+		return false;
+	redact_mask(s, len, n);
+	return true;
+}
+
+/*
+ * One maximal sequence s[0, len). First the sequence as a whole ("4111 1111
+ * 1111 1111"). If that is no PAN (too long, say "1234 4111111111111111"), each
+ * separator-free run of 13-19 digits is tried alone. Masking such a run leaves
+ * its first 6 digits joined to the groups before it, and its last 4 to the
+ * groups after; those pieces are new sequences that could pass on their own,
+ * so each is tried as a whole once more. Nothing further can appear: every
+ * piece left then is either already checked or at most 6 digits long.
+ */
+static size_t
+redact_sequence(char *s, size_t len)
+{
+	size_t count = 0, i = 0;
+
+	if (redact_try_whole(s, len))
+		return 1;
+	while (i < len) {
+		size_t j = i;
+
+		while (j < len && redact_is_digit(s[j]))
+			j++;
+		if (j - i >= REDACT_MIN_DIGITS && j - i <= REDACT_MAX_DIGITS &&
+		    redact_luhn_ok(s + i, j - i)) {
+			redact_mask(s + i, j - i, j - i);
+			count++;
+		}
+		i = j + 1;
+	}
+	if (count == 0)
+		return 0;
+	for (i = 0; i < len;) {
+		size_t end;
+
+		if (!redact_is_digit(s[i])) {
+			i++;
+			continue;
+		}
+		end = redact_seq_end(s, len, i);
+		count += redact_try_whole(s + i, end - i);
+		i = end;
+	}
+	return count;
+}
+
+size_t
+redact_pans(char *buf, size_t len)
+{
+	size_t count = 0, i = 0;
+
+	while (i < len) {
+		size_t end;
+
+		if (!redact_is_digit(buf[i])) {
+			i++;
+			continue;
+		}
+		/* buf[i - 1] is not a digit, and not a separator after a digit, or the
+		 * previous sequence would have run through here. */
+		end = redact_seq_end(buf, len, i);
+		if (redact_count_digits(buf + i, end - i) >= REDACT_MIN_DIGITS)
+			count += redact_sequence(buf + i, end - i);
+		i = end;
+	}
+	return count;
+}

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: MIT
+"""Logs: one JSON object per line on stderr, one line per request with the
+request's facts, never the body."""
+
+import json
+
+import payloads as P
+from conftest import assert_accepted, assert_error, http_session, wait_until
+
+MARKER = "SECRET-MARKER-XYZ"
+REQUEST_FIELDS = ("request_id", "source_ip", "route", "status", "latency_ms")
+
+
+def _request_lines(hs):
+    return [l for l in hs.log_lines() if "request_id" in l]
+
+
+def test_log_lines_are_json_and_never_carry_bodies(relay, redis):
+    hs = relay()
+    body = P.duitnow(e2e=P.uid("E2E"), note=MARKER)
+    raw = json.dumps(body)
+    acc = assert_accepted(hs.post("/webhook", raw), "payment.status")
+    assert_error(hs.post("/nope", raw), 404, "unknown_route")
+    assert_error(hs.post("/webhook", raw, content_type="text/plain"), 415,
+                 "unsupported_content_type")
+    assert_error(hs.post("/webhook", "{" + MARKER), 400, "invalid_json")
+    s = http_session(source="127.0.0.2")
+    try:
+        assert_error(hs.post("/webhook", raw, session=s), 403, "source_not_allowed")
+    finally:
+        s.close()
+
+    wait_until(lambda: len(_request_lines(hs)) >= 5, 5, what="5 request log lines")
+    text = hs.stderr_text()
+    lines = hs.log_lines_strict()
+    for l in lines:
+        for f in ("ts", "level", "msg"):
+            assert f in l, f"log line without {f!r}: {l!r}"
+    reqs = [l for l in lines if "request_id" in l]
+    for l in reqs:
+        for f in REQUEST_FIELDS:
+            assert f in l, f"request log line without {f!r}: {l!r}"
+    statuses = sorted(l["status"] for l in reqs)
+    assert statuses == [202, 400, 403, 404, 415], f"one line per request, got: {reqs!r}"
+    assert len({l["request_id"] for l in reqs}) == len(reqs), f"request ids repeat: {reqs!r}"
+
+    ok = [l for l in reqs if l["status"] == 202][0]
+    assert ok["route"] == "/webhook", ok
+    assert ok["source_ip"] == "127.0.0.1", ok
+    assert ok.get("category") == "payment.status", ok
+    assert ok.get("event_id") == acc["event_id"], ok
+    assert isinstance(ok["latency_ms"], (int, float)) and ok["latency_ms"] >= 0, ok
+    denied = [l for l in reqs if l["status"] == 403][0]
+    assert denied["source_ip"] == "127.0.0.2", denied
+
+    assert MARKER not in text, "the posted body leaked into the log:\n" + \
+        "\n".join(l for l in text.splitlines() if MARKER in l)
+    assert raw not in text
+
+
+def test_text_log_format(relay, redis):
+    hs = relay(env={"HOOKSTREAM_LOG_FORMAT": "text"})
+    assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
+    wait_until(lambda: "status=202" in hs.stderr_text(), 5, what="a text request line")
+    for line in hs.stderr_text().splitlines():
+        if "status=202" in line:
+            assert not line.lstrip().startswith("{"), line
+            assert "request_id=" in line, line
+
+
+def test_log_level_error_hides_request_lines(relay, redis):
+    hs = relay(env={"HOOKSTREAM_LOG_LEVEL": "error"})
+    assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
+    hs.stop()
+    lines = hs.log_lines_strict()
+    assert all(l["level"] == "error" for l in lines), \
+        f"log_level=error printed: {[l for l in lines if l['level'] != 'error']}"
