@@ -1140,9 +1140,9 @@ test_route_errors(void **state)
 		{ "allow = 10.0.0.0/8\n[route /a\tb]\n",
 		  NAME ":2: [route /a\tb]: a route is a path starting with '/'" },
 		{ BASE "categroy = payment.status\n",
-		  NAME ":3: unknown route key 'categroy' (expected category)" },
+		  NAME ":3: unknown route key 'categroy' (expected category, success_status, success_body or success_content_type)" },
 		{ BASE "listen = 0.0.0.0:1\n",
-		  NAME ":3: unknown route key 'listen' (expected category)" },
+		  NAME ":3: unknown route key 'listen' (expected category, success_status, success_body or success_content_type)" },
 		{ BASE "category = Payment.Status\n",
 		  NAME ":3: category: bad category 'Payment.Status' (lower-case letters, digits, "
 		       "'.', '_', '-')" },
