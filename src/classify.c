@@ -37,10 +37,11 @@ struct classify_rule {
 	struct jsonpath *items; /* array whose elements are one event each */
 	char **types;
 	size_t ntypes;
-	struct classify_pathlist has, subject, status, time;
+	struct classify_pathlist has, subject, status, substatus, time;
 	struct classify_pathlist *ids; /* alternatives; each joins its paths */
 	size_t nids;
 	char *verb;
+	char *unknown_status; /* word for a status the table does not list */
 	unsigned int keys_seen;
 };
 
@@ -82,11 +83,13 @@ classify_rule_fini(struct classify_rule *rule)
 	classify_pathlist_fini(&rule->has);
 	classify_pathlist_fini(&rule->subject);
 	classify_pathlist_fini(&rule->status);
+	classify_pathlist_fini(&rule->substatus);
 	classify_pathlist_fini(&rule->time);
 	for (size_t i = 0; i < rule->nids; i++)
 		classify_pathlist_fini(&rule->ids[i]);
 	free(rule->ids);
 	free(rule->verb);
+	free(rule->unknown_status);
 }
 
 struct classify_rules *
@@ -260,8 +263,9 @@ classify_word_valid(const char *w)
 int
 classify_rule_set(struct classify_rules *r, const char *key, const char *value, char *err)
 {
-	static const char *const keys[] = { "category", "type", "has",  "subject", "status",
-					    "time",     "id",   "verb", "items" };
+	static const char *const keys[] = { "category", "type", "has",   "subject",
+					    "status",   "time", "id",    "verb",
+					    "items",    "unknown_status", "substatus" };
 	struct classify_rule *rule;
 	unsigned int bit = 0;
 
@@ -276,7 +280,7 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 	if (bit == 0) {
 		snprintf(err, CLASSIFY_ERR_MAX,
 			 "unknown rule key '%s' (expected category, type, has, subject, status, "
-			 "time, id, verb or items)",
+			 "substatus, time, id, verb, items or unknown_status)",
 			 key);
 		return -EINVAL;
 	}
@@ -295,12 +299,15 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 		rule->category = xstrdup(value);
 		return 0;
 	}
-	if (strcmp(key, "verb") == 0) {
+	if (strcmp(key, "verb") == 0 || strcmp(key, "unknown_status") == 0) {
 		if (!classify_word_valid(value)) {
-			snprintf(err, CLASSIFY_ERR_MAX, "bad verb '%s' (lower-case word)", value);
+			snprintf(err, CLASSIFY_ERR_MAX, "bad %s '%s' (lower-case word)", key, value);
 			return -EINVAL;
 		}
-		rule->verb = xstrdup(value);
+		if (key[0] == 'v')
+			rule->verb = xstrdup(value);
+		else
+			rule->unknown_status = xstrdup(value);
 		return 0;
 	}
 	if (strcmp(key, "type") == 0) {
@@ -334,6 +341,8 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 		return classify_parse_paths(&rule->subject, value, err);
 	if (strcmp(key, "status") == 0)
 		return classify_parse_paths(&rule->status, value, err);
+	if (strcmp(key, "substatus") == 0)
+		return classify_parse_paths(&rule->substatus, value, err);
 	return classify_parse_paths(&rule->time, value, err);
 }
 
@@ -504,15 +513,32 @@ classify_event_id(const struct classify_rule *rule, const struct classify_ctx *c
 
 /* The canonical word for a sender status: the table, else the code itself
  * lower-cased with anything but [a-z0-9] turned into '_'. */
-static char *
-classify_canonical(const struct classify_rules *r, const char *status)
+static const char *
+classify_table_word(const struct classify_rules *r, const char *code)
 {
+	for (size_t i = 0; code != NULL && i < r->nstatus; i++)
+		if (strcmp(r->status[i].code, code) == 0)
+			return r->status[i].word;
+	return NULL;
+}
+
+/* The canonical word: the table's word for the substatus (the finer state,
+ * e.g. PENDAUTH under ACSP), else for the status, else the rule's
+ * unknown_status, else the status lower-cased with [^a-z0-9] as '_'. */
+static char *
+classify_canonical(const struct classify_rules *r, const struct classify_rule *rule,
+		   const char *status, const char *substatus)
+{
+	const char *word = classify_table_word(r, substatus);
 	size_t n;
 	char *w;
 
-	for (size_t i = 0; i < r->nstatus; i++)
-		if (strcmp(r->status[i].code, status) == 0)
-			return xstrdup(r->status[i].word);
+	if (word == NULL)
+		word = classify_table_word(r, status);
+	if (word != NULL)
+		return xstrdup(word);
+	if (rule != NULL && rule->unknown_status != NULL)
+		return xstrdup(rule->unknown_status);
 	n = strlen(status);
 	if (n > CLASSIFY_WORD_MAX)
 		n = CLASSIFY_WORD_MAX;
@@ -579,11 +605,12 @@ classify_fill(const struct classify_rules *r, const struct classify_rule *rule,
 	if (rule != NULL) {
 		out->subject = classify_first_text(&rule->subject, ctx);
 		out->status = classify_first_text(&rule->status, ctx);
+		out->substatus = classify_first_text(&rule->substatus, ctx);
 		out->time = classify_first_text(&rule->time, ctx);
 	}
 	out->event_id = classify_event_id(rule, ctx);
 	if (out->status != NULL)
-		out->canonical = classify_canonical(r, out->status);
+		out->canonical = classify_canonical(r, rule, out->status, out->substatus);
 	word = out->canonical ? out->canonical : (rule && rule->verb ? rule->verb : "received");
 	out->type = xasprintf("%s.%s", out->category, word);
 }
@@ -645,6 +672,7 @@ classify_result_fini(struct classify_result *res)
 	free(res->event_id);
 	free(res->subject);
 	free(res->status);
+	free(res->substatus);
 	free(res->canonical);
 	free(res->time);
 	memset(res, 0, sizeof(*res));

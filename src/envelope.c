@@ -79,6 +79,7 @@ envelope_build(const struct envelope_input *in, size_t *len)
 	envelope_set(obj, "category", in->category);
 	envelope_set(obj, "status", in->status);
 	envelope_set(obj, "senderstatus", in->senderstatus);
+	envelope_set(obj, "sendersubstatus", in->sendersubstatus);
 	envelope_set(obj, "sourceip", in->sourceip);
 	envelope_set(obj, "receivedat", in->receivedat);
 	envelope_set(obj, "rule", in->rule);

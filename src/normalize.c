@@ -111,6 +111,7 @@ normalize_event_fill(const struct normalize_request *req, const struct classify_
 		.category = cr->category,
 		.status = cr->canonical,
 		.senderstatus = cr->status,
+		.sendersubstatus = cr->substatus,
 		.sourceip = req->source_ip,
 		.receivedat = req->received_at,
 		.rule = cr->rule,

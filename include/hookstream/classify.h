@@ -60,6 +60,7 @@ struct classify_result {
 	char *event_id;       /* new: sender id, object id + state, or sha256:<hex> of the body */
 	char *subject;        /* new or NULL */
 	char *status;         /* new or NULL: the sender's status code */
+	char *substatus;      /* new or NULL: the sender's finer state (substate) */
 	char *canonical;      /* new or NULL: the canonical word for status */
 	char *time;           /* new or NULL: the sender's event time */
 };

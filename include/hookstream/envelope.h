@@ -18,6 +18,7 @@ struct envelope_input {
 	const char *category;     /* extension "category" (required) */
 	const char *status;       /* extension "status": canonical word, NULL to omit */
 	const char *senderstatus; /* extension "senderstatus", NULL to omit */
+	const char *sendersubstatus; /* extension "sendersubstatus", NULL to omit */
 	const char *sourceip;     /* extension "sourceip" (required) */
 	const char *receivedat;   /* extension "receivedat", RFC 3339 (required) */
 	const char *rule;         /* extension "rule" (required) */

@@ -174,26 +174,35 @@ test_shipped_rules_table(void **state)
 		  .status = "RJCT",
 		  .canonical = "failed",
 		  .event_id = "E2E-2:RJCT" },
-		{ .name = "DuitNow Pay unmapped code is lower-cased",
+		{ .name = "DuitNow Pay substate PENDAUTH wins over an unmapped code",
 		  .body = "{\"endToEndId\":\"E2E-3\",\"paymentStatus\":{\"code\":\"XY-9\","
 			  "\"substate\":\"PENDAUTH\"}}",
 		  .category = "payment.status",
 		  .rule = "duitnow_pay_status",
-		  .type = "payment.status.xy_9",
+		  .type = "payment.status.pending_authorization",
 		  .subject = "E2E-3",
 		  .status = "XY-9",
-		  .canonical = "xy_9",
+		  .canonical = "pending_authorization",
 		  .event_id = "E2E-3:XY-9:PENDAUTH" },
+		{ .name = "DuitNow Pay unmapped code is lower-cased",
+		  .body = "{\"endToEndId\":\"E2E-4\",\"paymentStatus\":{\"code\":\"XY-9\"}}",
+		  .category = "payment.status",
+		  .rule = "duitnow_pay_status",
+		  .type = "payment.status.xy_9",
+		  .subject = "E2E-4",
+		  .status = "XY-9",
+		  .canonical = "xy_9",
+		  .event_id = "E2E-4:XY-9" },
 		{ .name = "DuitNow refund",
 		  .body = "{\"checkoutId\":\"c1\",\"endToEndId\":\"E2E-1\",\"refundId\":\"RF-9\","
 			  "\"amount\":\"10.00\",\"paymentStatus\":{\"code\":\"ACSC\","
 			  "\"substate\":\"REFUND_CLEARED\"}}",
 		  .category = "payment.status",
 		  .rule = "duitnow_pay_status",
-		  .type = "payment.status.succeeded",
+		  .type = "payment.status.refunded",
 		  .subject = "E2E-1",
 		  .status = "ACSC",
-		  .canonical = "succeeded",
+		  .canonical = "refunded",
 		  .event_id = "RF-9:ACSC:REFUND_CLEARED" },
 		{ .name = "gateway charge.succeeded",
 		  .body = "{\"id\":\"evt_1NxYz\",\"type\":\"charge.succeeded\",\"created\":"
@@ -204,7 +213,7 @@ test_shipped_rules_table(void **state)
 		  .rule = "gateway_payment",
 		  .type = "payment.status.succeeded",
 		  .subject = "ch_3",
-		  .status = "succeeded",
+		  .status = "charge.succeeded",
 		  .canonical = "succeeded",
 		  .time = "1700000000",
 		  .event_id = "evt_1NxYz" },
@@ -228,7 +237,7 @@ test_shipped_rules_table(void **state)
 		  .rule = "gateway_token",
 		  .type = "token.status.suspended",
 		  .subject = "tok_9",
-		  .status = "SUSPENDED",
+		  .status = "token.suspended",
 		  .canonical = "suspended",
 		  .time = "2024-05-01T10:00:00Z",
 		  .event_id = "evt_tok_1" },
@@ -253,7 +262,7 @@ test_shipped_rules_table(void **state)
 		  .status = "SUSPENDED",
 		  .canonical = "suspended",
 		  .time = "2024-05-01T10:00:00.000Z",
-		  .event_id = "req-1" },
+		  .event_id = "DWSPMC000000000132d72d4fcb2f4136a0532d3093ff1a45:SUSPENDED:2024-05-01T10:00:00.000Z" },
 		{ .name = "MDES token in a wrapper, requestId inside it",
 		  .body = "{\"tokenNotification\":{\"requestId\":\"req-2\",\"tokens\":[{"
 			  "\"tokenUniqueReference\":\"DWS1\",\"status\":\"DEACTIVATED\"}]}}",
@@ -263,7 +272,7 @@ test_shipped_rules_table(void **state)
 		  .subject = "DWS1",
 		  .status = "DEACTIVATED",
 		  .canonical = "deleted",
-		  .event_id = "req-2" },
+		  .event_id = "DWS1:DEACTIVATED" },
 		{ .name = "MDES token in a wrapper, no requestId",
 		  .body = "{\"n\":{\"tokens\":[{\"tokenUniqueReference\":\"DWS1\",\"status\":"
 			  "\"ACTIVE\",\"statusTimestamp\":\"2024-05-01T10:00:00Z\"},"
@@ -287,7 +296,7 @@ test_shipped_rules_table(void **state)
 		  .canonical = "activated",
 		  .time = "2024-06-01T00:00:00Z",
 		  .event_id = "DWS3:ACTIVE:2024-06-01T00:00:00Z" },
-		{ .name = "MDES token bare without a time: id falls back to the body hash",
+		{ .name = "MDES token bare without a time: id is reference + status",
 		  .body = "{\"tokens\":[{\"tokenUniqueReference\":\"DWS3\",\"status\":\"ACTIVE\"}]"
 			  "}",
 		  .category = "token.status",
@@ -296,7 +305,7 @@ test_shipped_rules_table(void **state)
 		  .subject = "DWS3",
 		  .status = "ACTIVE",
 		  .canonical = "activated",
-		  .event_id = ID_SHA_BODY },
+		  .event_id = "DWS3:ACTIVE" },
 		{ .name = "MDES card metadata in a wrapper beats the token rule",
 		  .body = "{\"requestId\":\"req-3\",\"notification\":{\"tokens\":[{"
 			  "\"tokenUniqueReference\":\"DWS4\",\"status\":\"ACTIVE\","
@@ -306,7 +315,7 @@ test_shipped_rules_table(void **state)
 		  .rule = "mdes_card_metadata",
 		  .type = "card.metadata.updated",
 		  .subject = "DWS4",
-		  .event_id = "req-3" },
+		  .event_id = "req-3:DWS4" },
 		{ .name = "MDES card metadata bare beats the token rule",
 		  .body = "{\"tokens\":[{\"tokenUniqueReference\":\"DWS5\",\"status\":\"ACTIVE\","
 			  "\"productConfig\":{}}]}",
@@ -346,10 +355,10 @@ test_shipped_rules_table(void **state)
 		  .query = "apiKey=k&eventType=TOKEN_CREATED&x=%20",
 		  .category = "token.status",
 		  .rule = "vts_token",
-		  .type = "token.status.token_created",
+		  .type = "token.status.created",
 		  .subject = "vtok-2",
 		  .status = "TOKEN_CREATED",
-		  .canonical = "token_created",
+		  .canonical = "created",
 		  .event_id = "vn-2" },
 		{ .name = "VTS body without a query is unclassified",
 		  .body = "{\"vProvisionedTokenID\":\"vtok-1\",\"vNotificationID\":\"vn-1\"}",
@@ -1027,7 +1036,7 @@ test_rule_building_errors(void **state)
 	assert_int_equal(classify_rule_begin(r, "a", err), 0);
 	assert_int_equal(classify_rule_set(r, "bogus", "x", err), -EINVAL);
 	assert_string_equal(err, "unknown rule key 'bogus' (expected category, type, has, subject, "
-				 "status, time, id, verb or items)");
+				 "status, substatus, time, id, verb, items or unknown_status)");
 	assert_int_equal(classify_rule_set(r, "has", "x", err), 0);
 	assert_int_equal(classify_rule_set(r, "has", "y", err), -EINVAL);
 	assert_string_equal(err, "rule key 'has' given twice");

@@ -152,6 +152,8 @@ test_builtin_default_loads(void **state)
 		{ "/webhook/payment", "payment.status" },
 		{ "/webhook/token", "token.status" },
 		{ "/webhook/card", "card.metadata" },
+		{ "/webhook/vts/panMetadata", "card.metadata" },
+		{ "/webhook/fpx", "payment.status" },
 	};
 	struct config_error err;
 	struct config *cfg;
@@ -1227,7 +1229,7 @@ test_rule_errors(void **state)
 	} cases[] = {
 		{ BASE "[rule r]\ncategory = a\ntype = x\ncolour = red\n",
 		  NAME ":6: unknown rule key 'colour' (expected category, type, has, subject, "
-		       "status, time, id, verb or items)" },
+		       "status, substatus, time, id, verb, items or unknown_status)" },
 		{ BASE "[rule r]\ncategory = a\nhas = x\n[rule r]\n",
 		  NAME ":6: rule 'r' is defined twice" },
 		{ BASE "[rule r]\ncategory = a\ncategory = b\n",
