@@ -50,7 +50,8 @@ config_fail(struct config_loader *ld, const struct config_origin *o, const char 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (o != NULL && o->env != NULL)
-		snprintf(ld->err->message, sizeof(ld->err->message), "%s: %s", o->env, msg);
+		snprintf(ld->err->message, sizeof(ld->err->message), "%.*s: %s",
+			 (int)strcspn(o->env, "="), o->env, msg);
 	else if (o != NULL && o->line > 0)
 		snprintf(ld->err->message, sizeof(ld->err->message), "%s:%u: %s", ld->name, o->line,
 			 msg);
@@ -482,7 +483,7 @@ static int
 config_validate(struct config_loader *ld)
 {
 	struct config *cfg = ld->cfg;
-	size_t idx;
+	size_t idx = 0;
 
 	if (config_key_find("allow", &idx) != NULL && cfg->allow.count == 0) {
 		struct config_origin o = ld->origin[idx];
@@ -496,6 +497,12 @@ config_validate(struct config_loader *ld)
 				   "allow: the allowlist is empty, so every notification would be "
 				   "refused; set allow (or HOOKSTREAM_ALLOW) to the sender's "
 				   "addresses or CIDR prefixes");
+	}
+	if (cfg->stream_retention > 0 && cfg->stream_maxlen > 0) {
+		config_key_find("stream_retention", &idx);
+		return config_fail(ld, &ld->origin[idx],
+				   "stream_retention: trim by age or by count, not both; set "
+				   "stream_maxlen = 0 to keep events for stream_retention seconds");
 	}
 	if (cfg->nroutes == 0)
 		return config_fail(ld, NULL, "no [route /path] section: nothing would be accepted");

@@ -26,6 +26,8 @@ const struct config_key config_keys[] = {
 	  "streams are named <prefix>:<category>", offsetof(struct config, stream_prefix) },
 	KEY_UINT(stream_maxlen, "1000000", 0, UINT64_C(1) << 40,
 		 "approximate cap on entries per stream (0 = keep all)"),
+	KEY_UINT(stream_retention, "0", 0, UINT64_C(315360000),
+		 "seconds of events kept per stream (XADD MINID ~); 0 = trim by count"),
 	KEY_UINT(dedup_ttl, "604800", 1, UINT64_C(31536000),
 		 "seconds an event id is remembered for deduplication"),
 	{ "groups", CONFIG_NAMES, "", 0, 0, false,

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hookstream/admin.h"
+#include "hookstream/cli.h"
 #include "hookstream/config.h"
 #include "hookstream/log.h"
 #include "hookstream/metrics.h"
@@ -42,6 +43,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: hookstream [-c FILE] [--check-config] [--version] [--help]\n"
+		"       hookstream classify [-c FILE] [BODY_FILE|-] [--path P] [--content-type T]\n"
 		"\n"
 		"Receives webhook notifications and publishes them to Redis Streams.\n"
 		"\n"
@@ -188,6 +190,8 @@ main(int argc, char **argv)
 	char err[512];
 	int opt;
 
+	if (argc > 1 && strcmp(argv[1], "classify") == 0)
+		return cli_classify(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

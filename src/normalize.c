@@ -92,6 +92,17 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 		*tree = json_incref(res.root);
 		*data = jsonparse_apply_edits(req->raw, req->raw_len, &res, data_len);
 		*redactions = res.redactions;
+		/* Whitespace around the value is not part of it: a trailing newline
+		 * would otherwise split the envelope over two lines. */
+		{
+			size_t b = strspn(*data, " \t\r\n"), e = *data_len;
+
+			while (e > b && strchr(" \t\r\n", (*data)[e - 1]) != NULL)
+				e--;
+			memmove(*data, *data + b, e - b);
+			(*data)[e - b] = '\0';
+			*data_len = e - b;
+		}
 		jsonparse_result_fini(&res);
 		return 0;
 	}

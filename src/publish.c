@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hookstream/log.h"
 #include "hookstream/publish.h"
@@ -21,7 +22,8 @@
 #define PUBLISH_BACKOFF_MAX_MS 5000u
 
 /*
- * KEYS: stream, seen key, per event. ARGV: dedup ttl (ms), maxlen (0 = none),
+ * KEYS: stream, seen key, per event. ARGV: dedup ttl (ms), trim ("0": none,
+ * "<n>": MAXLEN ~ n, "m<id>": MINID ~ id),
  * fields per event, then each event's field/value pairs. Returns per event
  * {1, new entry id} or {0, original entry id}. The seen key holds the entry id
  * so a duplicate can be answered with where the original went.
@@ -39,10 +41,12 @@ static const char publish_script[] =
 	"    local base = 3 + (i - 1) * per\n"
 	"    for j = 1, per do args[j] = ARGV[base + j] end\n"
 	"    local id\n"
-	"    if maxlen ~= '0' then\n"
-	"      id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(args))\n"
-	"    else\n"
+	"    if maxlen == '0' then\n"
 	"      id = redis.call('XADD', stream, '*', unpack(args))\n"
+	"    elseif string.sub(maxlen, 1, 1) == 'm' then\n"
+	"      id = redis.call('XADD', stream, 'MINID', '~', string.sub(maxlen, 2), '*', unpack(args))\n"
+	"    else\n"
+	"      id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(args))\n"
 	"    end\n"
 	"    redis.call('SET', seen, id, 'PX', ttl)\n"
 	"    out[i] = {1, id}\n"
@@ -433,7 +437,19 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n,
 	nfields = items[0].nfields;
 	snprintf(nkeys, sizeof(nkeys), "%zu", 2 * n);
 	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)p->opt.dedup_ttl_ms);
-	snprintf(maxlen, sizeof(maxlen), "%llu", (unsigned long long)p->opt.maxlen);
+	if (p->opt.retention_ms > 0) {
+		struct timespec now;
+		uint64_t now_ms;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		now_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+		snprintf(maxlen, sizeof(maxlen), "m%llu-0",
+			 (unsigned long long)(now_ms > p->opt.retention_ms
+						      ? now_ms - p->opt.retention_ms
+						      : 0));
+	} else {
+		snprintf(maxlen, sizeof(maxlen), "%llu", (unsigned long long)p->opt.maxlen);
+	}
 	snprintf(per, sizeof(per), "%zu", nfields);
 	head[2] = nkeys;
 	for (size_t i = 0; i < 6; i++) {

@@ -71,6 +71,7 @@ worker_new(struct event_base *base, const struct config *cfg, char *err, size_t 
 	popt = (struct publish_options){ .url = &cfg->redis,
 					 .dedup_ttl_ms = cfg->dedup_ttl * 1000,
 					 .maxlen = cfg->stream_maxlen,
+					 .retention_ms = cfg->stream_retention * 1000,
 					 .streams = (const char *const *)w->streams,
 					 .nstreams = w->ncategories,
 					 .groups = cfg->groups,

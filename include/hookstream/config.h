@@ -40,6 +40,7 @@ struct config {
 	struct access_list allow;
 	char *stream_prefix;
 	uint64_t stream_maxlen;
+	uint64_t stream_retention;
 	uint64_t dedup_ttl;
 	char *groups_text;
 	char **groups;

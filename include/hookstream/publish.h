@@ -25,6 +25,7 @@ struct publish_options {
 	const struct redis_url *url; /* borrowed; outlives the publisher */
 	uint64_t dedup_ttl_ms;
 	uint64_t maxlen; /* 0: no trimming */
+	uint64_t retention_ms; /* > 0: trim by age (MINID ~ now - retention) instead */
 	const char *const *streams; /* borrowed: streams to create groups on */
 	size_t nstreams;
 	char *const *groups; /* borrowed */

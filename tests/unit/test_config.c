@@ -667,7 +667,10 @@ test_bad_numbers(void **state)
 			char text[256];
 			struct config *cfg;
 
-			snprintf(text, sizeof(text), "%s = %" PRIu64 "\n" BASE, k->name, want);
+			/* Trimming by age needs trimming by count switched off. */
+			snprintf(text, sizeof(text), "%s = %" PRIu64 "\n%s" BASE, k->name, want,
+				 strcmp(k->name, "stream_retention") == 0 ? "stream_maxlen = 0\n"
+									 : "");
 			cfg = load_ok(text, no_env);
 			if (uint_field(cfg, k) != want)
 				fail_msg("%s = %" PRIu64 ": stored %" PRIu64, k->name, want,
@@ -690,6 +693,9 @@ test_bad_values(void **state)
 		  "log_level: expected debug, info, warn or error, got 'INFO'" },
 		{ "log_level =", "log_level: expected debug, info, warn or error, got ''" },
 		{ "log_format = xml", "log_format: expected json or text, got 'xml'" },
+		{ "stream_retention = 60",
+		  "stream_retention: trim by age or by count, not both; set stream_maxlen = 0 to "
+		  "keep events for stream_retention seconds" },
 		{ "stream_prefix =",
 		  "stream_prefix: expected 1-64 letters, digits or . _ - : { }, got ''" },
 		{ "stream_prefix = pay net",

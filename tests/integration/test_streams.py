@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: MIT
+"""
+Stream behaviour beyond one event: consumer groups, trimming by age, per-route
+success answers, form posts, the <prefix>:invalid record, and the gate's
+handling of a request whose head and body arrive in separate packets.
+"""
+import json
+import time
+
+from conftest import (RawConn, assert_accepted, assert_error, http_request_bytes,
+                      stream_entries, wait_until)
+
+
+def _duitnow(e2e, substate="CLEARED"):
+    return {"checkoutId": "c-" + e2e, "endToEndId": e2e,
+            "paymentStatus": {"code": "ACSC", "substate": substate}}
+
+
+def test_consumer_groups_created_and_recreated_after_redis_restart(relay, redis):
+    hs = relay(env={"HOOKSTREAM_GROUPS": "ledger, audit"})
+    for stream in ("paynet:payment.status", "paynet:token.status", "paynet:card.metadata",
+                   "paynet:unclassified"):
+        groups = sorted(g["name"] for g in redis.client.xinfo_groups(stream))
+        assert groups == ["audit", "ledger"], (stream, groups)
+    # A Redis without persistence comes back empty: the groups must come back too.
+    redis.stop()
+    redis.start()
+    wait_until(lambda: hs.admin("/readyz").status_code == 200, 15, what="readyz after restart")
+    groups = wait_until(lambda: redis.client.exists("paynet:payment.status") and
+                        sorted(g["name"] for g in redis.client.xinfo_groups(
+                            "paynet:payment.status")), 5, what="groups recreated")
+    assert groups == ["audit", "ledger"]
+    r = hs.post("/webhook", _duitnow("E2E-grp-1"))
+    assert_accepted(r, "payment.status")
+    pending = redis.client.xreadgroup("ledger", "c1", {"paynet:payment.status": ">"}, count=10)
+    assert len(pending) == 1 and len(pending[0][1]) == 1, pending
+
+
+def test_trim_by_age_uses_minid(relay, redis):
+    hs = relay(env={"HOOKSTREAM_STREAM_MAXLEN": "0", "HOOKSTREAM_STREAM_RETENTION": "3600"})
+    # An entry from 1970 is far outside the window. MINID ~ trims whole nodes
+    # only, so make every node hold one entry.
+    redis.client.config_set("stream-node-max-entries", 1)
+    redis.client.xadd("paynet:payment.status", {"old": "1"}, id="1-1")
+    for i in range(3):
+        assert_accepted(hs.post("/webhook", _duitnow(f"E2E-age-{i}")), "payment.status")
+    ids = [e[0] for e in stream_entries(redis.client, "paynet:payment.status")]
+    assert "1-1" not in ids and len(ids) == 3, ids
+
+
+def test_route_success_answer_is_configurable(relay, redis, tmp_path):
+    conf = tmp_path / "fpx.conf"
+    conf.write_text("allow = 127.0.0.1\n"
+                    "[route /fpx]\ncategory = payment.status\nsuccess_status = 200\n"
+                    "success_body = OK\n"
+                    "[route /duitnow]\nsuccess_status = 200\n"
+                    "success_body = {\"message\":\"OK\"}\n"
+                    "success_content_type = application/json\n"
+                    "[rule fpx]\ncategory = payment.status\nhas = fpx_fpxTxnId\n"
+                    "subject = fpx_fpxTxnId\nstatus = fpx_debitAuthCode\n"
+                    "id = fpx_fpxTxnId + fpx_debitAuthCode\n")
+    hs = relay(config=conf)
+    form = "fpx_msgType=AC&fpx_fpxTxnId=2611260001&fpx_debitAuthCode=00&fpx_txnAmount=10.00"
+    r = hs.post("/fpx", form, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 200 and r.text == "OK", (r.status_code, r.text)
+    assert r.headers["Content-Type"].startswith("text/plain")
+    # A retry is answered the same way (senders compare the literal).
+    r = hs.post("/fpx", form, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 200 and r.text == "OK", (r.status_code, r.text)
+    entries = stream_entries(redis.client, "paynet:payment.status")
+    assert len(entries) == 1, entries
+    ev = json.loads(entries[0][1]["event"])
+    assert ev["data"] == {"fpx_msgType": "AC", "fpx_fpxTxnId": "2611260001",
+                          "fpx_debitAuthCode": "00", "fpx_txnAmount": "10.00"}
+    assert entries[0][1]["event_id"] == "2611260001:00"
+    r = hs.post("/duitnow", _duitnow("E2E-lit-1"))
+    assert r.status_code == 200 and r.json() == {"message": "OK"}, (r.status_code, r.text)
+    # Errors keep the JSON answer.
+    assert_error(hs.post("/fpx", "a=%zz", content_type="application/x-www-form-urlencoded"),
+                 400, "invalid_form")
+
+
+def test_invalid_body_kept_escaped_and_masked(relay, redis):
+    hs = relay(env={"HOOKSTREAM_INVALID_BODY_MAX": "200"})
+    raw = b'{"card":"4111111111111111","note":"\x01tab\\x",' + b"x" * 500
+    r = hs.post("/webhook/payment", raw)
+    assert_error(r, 400, "invalid_json")
+    entries = stream_entries(redis.client, "paynet:invalid")
+    assert len(entries) == 1, entries
+    f = entries[0][1]
+    assert f["reason"] == "invalid_json" and f["route"] == "/webhook/payment", f
+    assert f["body_truncated"] == "true" and int(f["body_bytes"]) == len(raw), f
+    assert len(f["body"]) <= 200, len(f["body"])
+    assert "4111111111111111" not in f["body"] and "411111******1111" in f["body"], f["body"]
+    assert "\\x01" in f["body"] and "\\\\x" in f["body"], f["body"]
+    assert f["request_id"] == r.headers["X-Request-Id"]
+    for s in ("paynet:payment.status", "paynet:unclassified"):
+        assert stream_entries(redis.client, s) == [], s
+
+
+def test_invalid_body_while_redis_down_is_503(relay, redis):
+    hs = relay(env={"HOOKSTREAM_PUBLISH_TIMEOUT": "1000"})
+    redis.stop()
+    wait_until(lambda: hs.admin("/readyz").status_code == 503, 5, what="readyz 503")
+    r = hs.post("/webhook", b"{broken")
+    # We could not keep the body: the sender must retry, not give up.
+    assert_error(r, 503, "redis_unavailable")
+
+
+def test_head_and_body_in_separate_packets(relay, redis):
+    """A head and its body in two packets once made the gate spin forever."""
+    hs = relay()
+    body = json.dumps(_duitnow("E2E-split-1")).encode()
+    head = http_request_bytes("POST", "/webhook", body,
+                              [("Content-Type", "application/json")])[:-len(body)]
+    with RawConn(hs.port) as c:
+        c.send(head)
+        time.sleep(0.05)  # let the head be read on its own
+        c.send(body)
+        resp = c.read_response()
+    assert resp.status_code == 202, (resp.status_code, resp.body)
+    # The relay is still responsive (not spinning) and answers the next one.
+    assert_accepted(hs.post("/webhook", _duitnow("E2E-split-2")), "payment.status")
+
+
+def test_expect_100_continue(relay, redis):
+    hs = relay()
+    body = json.dumps(_duitnow("E2E-100c")).encode()
+    req = http_request_bytes("POST", "/webhook", body,
+                             [("Content-Type", "application/json"), ("Expect", "100-continue")])
+    head, payload = req[:-len(body)], body
+    with RawConn(hs.port) as c:
+        c.send(head)
+        first = c.read_response()
+        assert first.status_code == 100, (first.status_code, first.body)
+        c.send(payload)
+        resp = c.read_response()
+    assert resp.status_code == 202, (resp.status_code, resp.body)
+
+
+def test_batch_of_tokens_is_one_atomic_store(relay, redis):
+    hs = relay()
+    body = {"requestId": "req-batch-1", "tokens": [
+        {"tokenUniqueReference": f"DWSPMC-{i}", "status": st,
+         "statusTimestamp": "2026-11-26T10:00:0%dZ" % i}
+        for i, st in enumerate(["ACTIVE", "SUSPENDED", "DEACTIVATED"])]}
+    r = hs.post("/webhook", body)
+    assert r.status_code == 202, r.text
+    answer = r.json()
+    assert [e["status"] for e in answer["events"]] == ["accepted"] * 3, answer
+    entries = stream_entries(redis.client, "paynet:token.status")
+    assert [e[1]["type"] for e in entries] == ["token.status.activated",
+                                               "token.status.suspended",
+                                               "token.status.deleted"], entries
+    assert [e[1]["event_id"] for e in entries] == [e["event_id"] for e in answer["events"]]
+    r = hs.post("/webhook", body)
+    assert r.status_code == 200 and r.json()["status"] == "duplicate", r.text
+    assert redis.client.xlen("paynet:token.status") == 3
