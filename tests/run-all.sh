@@ -30,8 +30,8 @@ build() { # dir, meson options...
 
 run_suites() { # label, build dir
 	local label=$1 dir=$2
-	step "$label: unit tests"
-	meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2
+	step "$label: unit tests and fuzz corpus replay"
+	meson test -C "$dir" --suite unit --suite fuzz --print-errorlogs --num-processes 2
 	cp "$dir/meson-logs/testlog.json" "$results/$label-unit.json" 2>/dev/null || true
 	step "$label: integration tests"
 	HOOKSTREAM_BIN="$root/$dir/hookstream" "$py" -m pytest -q -p no:cacheprovider \

@@ -15,7 +15,7 @@
 
 #include "hookstream/compiler.h"
 
-#define JSONPARSE_DEFAULT_MAX_DEPTH 64
+#define JSONPARSE_DEFAULT_MAX_DEPTH 64 /* max_depth is capped at 1024 whatever the caller asks */
 
 struct jsonparse_error {
 	const char *code;   /* static: "invalid_json", "duplicate_key", "too_deep", "invalid_utf8", "empty_body" */

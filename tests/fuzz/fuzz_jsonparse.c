@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fuzz_jsonparse: libFuzzer target for the strict parser. A body that parses
+ * must give a payload that parses again to the same tree with nothing left to
+ * mask; a body that fails must give a well-formed error that quotes no card.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/json_check.h"
+#include "hookstream/jsonparse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_jsonparse: " __VA_ARGS__);                           \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+static void
+check_error(const struct jsonparse_error *err, size_t size)
+{
+	static const char *codes[] = { "invalid_json", "duplicate_key", "too_deep", "invalid_utf8",
+				       "empty_body" };
+	size_t len = strnlen(err->message, sizeof(err->message)), at, n;
+	bool known = false;
+	json_t *utf8;
+
+	CHECK(err->code != NULL, "error without a code");
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		known |= strcmp(err->code, codes[i]) == 0;
+	CHECK(known, "unknown code %s", err->code);
+	CHECK(len > 0 && len < sizeof(err->message), "message empty or unterminated");
+	for (size_t i = 0; i < len; i++)
+		CHECK((unsigned char)err->message[i] >= 0x20 && err->message[i] != 0x7f,
+		      "control byte in message \"%s\"", err->message);
+	utf8 = json_stringn(err->message, len);
+	CHECK(utf8 != NULL, "message is not UTF-8: \"%s\"", err->message);
+	json_decref(utf8);
+	CHECK(!pan_check_find(err->message, len, &at, &n), "card number in \"%s\"", err->message);
+	CHECK(err->offset <= size, "offset %zu beyond %zu", err->offset, size);
+	CHECK(err->line >= 1 && err->column >= 1, "line %u column %u", err->line, err->column);
+}
+
+/*
+ * Digits left in the raw payload may only be a signed or real number (not a
+ * card number by redact.h) or follow a "\u" whose hex digits and the text after
+ * it happen to spell one (only a control character is still written that way).
+ */
+static bool
+raw_hit_allowed(const char *out, size_t at, size_t n, size_t len)
+{
+	char before = at > 0 ? out[at - 1] : ' ', after = at + n < len ? out[at + n] : ' ';
+
+	if (strchr("-.eE+", before) != NULL || strchr(".eE", after) != NULL)
+		return true;
+	return at >= 2 && out[at - 1] == 'u' && out[at - 2] == '\\';
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *in = (const char *)data, *hit;
+	struct jsonparse_result res, again;
+	struct jsonparse_error err;
+	size_t out_len, at = 0, n;
+	char *out;
+
+	if (jsonparse(in, size, JSONPARSE_DEFAULT_MAX_DEPTH, &res, &err) != 0) {
+		check_error(&err, size);
+		CHECK(res.root == NULL && res.nedits == 0, "failed parse left a result");
+		return 0;
+	}
+	CHECK(res.bom == 0 || res.bom == 3, "bom %zu", res.bom);
+	for (size_t i = 0; i < res.nedits; i++)
+		CHECK(res.edits[i].offset >= res.bom &&
+			      res.edits[i].offset + res.edits[i].len <= size &&
+			      (i == 0 || res.edits[i - 1].offset + res.edits[i - 1].len <=
+						 res.edits[i].offset),
+		      "edit %zu out of order or range", i);
+	out = jsonparse_apply_edits(in, size, &res, &out_len);
+	CHECK(jsonparse(out, out_len, JSONPARSE_DEFAULT_MAX_DEPTH, &again, &err) == 0,
+	      "payload does not parse: %s %s at %zu", err.code, err.message, err.offset);
+	CHECK(again.bom == 0, "payload keeps a BOM");
+	CHECK(again.redactions == 0, "payload still has %zu card numbers", again.redactions);
+	CHECK(json_check_equal(res.root, again.root), "payload parses to another tree");
+	hit = json_check_find_pan(res.root, true);
+	CHECK(hit == NULL, "tree holds a card number: \"%s\"", hit);
+	while (pan_check_find_from(out, out_len, at, &at, &n)) {
+		CHECK(raw_hit_allowed(out, at, n, out_len), "payload holds \"%.*s\" at %zu", (int)n,
+		      out + at, at);
+		at++;
+	}
+	free(out);
+	jsonparse_result_fini(&again);
+	jsonparse_result_fini(&res);
+	return 0;
+}
