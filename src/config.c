@@ -165,6 +165,42 @@ config_set_groups(struct config *cfg, const char *text, const char **why)
 	return 0;
 }
 
+static void
+config_list_free(char ***list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+/* Split "a, b ,c" into trimmed non-empty names (field names may hold any
+ * character but ',' and surrounding spaces). */
+static void
+config_split_names(const char *text, char ***list, size_t *n)
+{
+	const char *s = text;
+
+	config_list_free(list, n);
+	while (*s) {
+		const char *e = strchr(s, ','), *b = s, *t;
+
+		if (e == NULL)
+			e = s + strlen(s);
+		t = e;
+		while (b < t && isspace((unsigned char)*b))
+			b++;
+		while (t > b && isspace((unsigned char)t[-1]))
+			t--;
+		if (t > b) {
+			*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+			(*list)[(*n)++] = xstrndup(b, (size_t)(t - b));
+		}
+		s = *e ? e + 1 : e;
+	}
+}
+
 /* Store one key's value (text as written), parsing it at once. */
 static int
 config_apply(struct config_loader *ld, const struct config_key *k, const char *value,
@@ -253,6 +289,12 @@ bad_uint:
 			return config_fail(ld, o,
 					   "%s: expected 1-64 letters, digits or . _ - : { }, got '%s'",
 					   k->name, value);
+		break;
+	case CONFIG_FIELDS:
+		if (strcmp(k->name, "redact_fields") == 0)
+			config_split_names(value, &cfg->redact_fields, &cfg->nredact_fields);
+		else
+			config_split_names(value, &cfg->drop_fields, &cfg->ndrop_fields);
 		break;
 	case CONFIG_STRING:
 		break;
@@ -621,6 +663,8 @@ config_free(struct config *cfg)
 	redis_url_fini(&cfg->redis);
 	access_list_fini(&cfg->allow);
 	config_groups_free(cfg);
+	config_list_free(&cfg->redact_fields, &cfg->nredact_fields);
+	config_list_free(&cfg->drop_fields, &cfg->ndrop_fields);
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].path);
 		free(cfg->routes[i].category);

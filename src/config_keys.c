@@ -57,6 +57,12 @@ const struct config_key config_keys[] = {
 	  "?eventType",
 	  0, 0, false, "where the explicit event type is looked for, first present wins",
 	  offsetof(struct config, type_fields) },
+	{ "redact_fields", CONFIG_FIELDS, "", 0, 0, false,
+	  "field names (any depth) whose values are stored as \"[REDACTED]\"",
+	  offsetof(struct config, redact_fields_text) },
+	{ "drop_fields", CONFIG_FIELDS, "", 0, 0, false,
+	  "field names (any depth) removed from the stored payload",
+	  offsetof(struct config, drop_fields_text) },
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

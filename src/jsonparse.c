@@ -26,6 +26,9 @@ struct jp {
 	size_t len;
 	size_t pos;
 	unsigned int max_depth;
+	const struct jsonparse_options *opt;
+	json_t *tomb; /* stands for a dropped member until its object is complete */
+	size_t last_comma; /* offset of the last ',' between members, for drops */
 	struct jsonparse_result *res;
 	struct jsonparse_error *err;
 	size_t edits_cap;
@@ -503,10 +506,29 @@ jp_fail_duplicate(struct jp *p, size_t at, const char *key, size_t n)
 /* One "key": value member of obj. The key is masked before the duplicate check
  * so that the message never shows a card number, and two card numbers that
  * mask alike cannot silently replace one another. */
-static int
-jp_member(struct jp *p, json_t *obj, unsigned int depth)
+static bool
+jp_key_in(char *const *keys, size_t nkeys, const char *key, size_t n)
 {
-	size_t start = p->pos, off, n;
+	for (size_t i = 0; i < nkeys; i++)
+		if (strlen(keys[i]) == n && memcmp(keys[i], key, n) == 0)
+			return true;
+	return false;
+}
+
+/* Forget the edits made inside a value that is replaced or removed whole. */
+static void
+jp_edits_truncate(struct jp *p, size_t keep)
+{
+	for (size_t i = keep; i < p->res->nedits; i++)
+		free(p->res->edits[i].text);
+	p->res->nedits = keep;
+}
+
+static int
+jp_member(struct jp *p, json_t *obj, unsigned int depth, bool *dropped)
+{
+	size_t start = p->pos, off, n, vstart, edits_before;
+	bool mask = false, drop = false;
 	json_t *v;
 
 	if (jp_peek(p) != '"') {
@@ -530,14 +552,64 @@ jp_member(struct jp *p, json_t *obj, unsigned int depth)
 	}
 	p->pos++;
 	jp_ws(p);
+	if (p->opt != NULL) {
+		mask = jp_key_in(p->opt->mask_keys, p->opt->nmask, p->buf + off, n);
+		drop = jp_key_in(p->opt->drop_keys, p->opt->ndrop, p->buf + off, n);
+	}
+	vstart = p->pos;
+	edits_before = p->res->nedits;
 	v = jp_value(p, depth);
 	if (v == NULL)
 		return -EINVAL;
+	*dropped = false;
+	if (drop) {
+		/* The member goes; the caller removes its comma. Its key stays
+		 * in the object as a tombstone until the object ends, so that a
+		 * duplicate of it is still refused. */
+		json_decref(v);
+		jp_edits_truncate(p, edits_before);
+		p->res->fields_dropped++;
+		*dropped = true;
+		jp_edit(p, start, p->pos - start, xstrdup(""), 0);
+		if (p->tomb == NULL)
+			p->tomb = jp_must(json_object());
+		if (json_object_setn_new_nocheck(obj, p->buf + off, n, json_incref(p->tomb)) < 0)
+			abort();
+		p->buf_len = off;
+		return 0;
+	}
+	if (mask) {
+		static const char masked[] = "\"[REDACTED]\"";
+
+		json_decref(v);
+		jp_edits_truncate(p, edits_before);
+		v = jp_must(json_string("[REDACTED]"));
+		jp_edit(p, vstart, p->pos - vstart, xstrdup(masked), sizeof(masked) - 1);
+		p->res->fields_masked++;
+	}
 	/* p->buf may have moved while the value was parsed; off has not. */
 	if (json_object_setn_new_nocheck(obj, p->buf + off, n, v) < 0)
 		abort();
 	p->buf_len = off;
 	return 0;
+}
+
+/*
+ * A dropped member's edit covers the member; widen it over one comma so the
+ * object stays valid: the comma after it when another member follows, else the
+ * comma before it (it was the last), else none (it was the only one).
+ */
+static void
+jp_drop_comma(struct jp *p, bool followed, bool first)
+{
+	struct jsonparse_edit *e = &p->res->edits[p->res->nedits - 1];
+
+	if (followed) {
+		e->len = p->pos + 1 - e->offset; /* up to and including the ',' at pos */
+	} else if (!first) {
+		e->len += e->offset - p->last_comma;
+		e->offset = p->last_comma;
+	}
 }
 
 static int
@@ -550,6 +622,19 @@ jp_element(struct jp *p, json_t *arr, unsigned int depth)
 	if (json_array_append_new(arr, v) < 0)
 		abort();
 	return 0;
+}
+
+static void
+jp_remove_tombs(struct jp *p, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(obj, tmp, key, v) {
+		if (v == p->tomb)
+			json_object_del(obj, key);
+	}
 }
 
 /* The array or object at data[pos], itself at the given depth. */
@@ -571,17 +656,30 @@ jp_container(struct jp *p, unsigned int depth)
 		p->pos++;
 		return c;
 	}
-	for (;;) {
+	/* "kept": members of this object that stay in the payload; a dropped
+	 * last member takes the comma before it only if one was kept. */
+	for (size_t kept = 0, comma = 0, drops = 0;; ) {
+		bool dropped = false;
+
 		jp_ws(p);
 		if (jp_peek(p) == close) {
 			jp_fail(p, "invalid_json", p->pos, "trailing comma before '%c'", close);
 			goto fail;
 		}
-		if ((object ? jp_member(p, c, depth) : jp_element(p, c, depth)) < 0)
+		if ((object ? jp_member(p, c, depth, &dropped) : jp_element(p, c, depth)) < 0)
 			goto fail;
 		jp_ws(p);
+		if (dropped) {
+			p->last_comma = comma;
+			jp_drop_comma(p, jp_peek(p) == ',', kept == 0);
+			drops++;
+		} else {
+			kept++;
+		}
 		if (jp_peek(p) == close) {
 			p->pos++;
+			if (drops > 0)
+				jp_remove_tombs(p, c);
 			return c;
 		}
 		if (jp_peek(p) != ',') {
@@ -589,6 +687,9 @@ jp_container(struct jp *p, unsigned int depth)
 					      : "',' or ']' after an array element");
 			goto fail;
 		}
+		/* A comma already swallowed by a drop is not the one before the
+		 * next member. */
+		comma = dropped ? comma : p->pos;
 		p->pos++;
 	}
 fail:
@@ -638,11 +739,22 @@ int
 jsonparse(const char *data, size_t len, unsigned int max_depth, struct jsonparse_result *out,
 	  struct jsonparse_error *err)
 {
+	struct jsonparse_options opt = { .max_depth = max_depth };
+
+	return jsonparse_ex(data, len, &opt, out, err);
+}
+
+int
+jsonparse_ex(const char *data, size_t len, const struct jsonparse_options *opt,
+	     struct jsonparse_result *out, struct jsonparse_error *err)
+{
 	struct jsonparse_error spare;
+	unsigned int max_depth = opt->max_depth;
 	struct jp p = {
 		.data = data,
 		.len = len,
 		.max_depth = max_depth < JSONPARSE_DEPTH_CAP ? max_depth : JSONPARSE_DEPTH_CAP,
+		.opt = opt,
 		.res = out,
 		.err = err != NULL ? err : &spare,
 	};
@@ -676,9 +788,11 @@ jsonparse(const char *data, size_t len, unsigned int max_depth, struct jsonparse
 		goto fail;
 	}
 	free(p.buf);
+	json_decref(p.tomb);
 	return 0;
 fail:
 	free(p.buf);
+	json_decref(p.tomb);
 	jsonparse_result_fini(out);
 	return -EINVAL;
 }

@@ -20,6 +20,8 @@ struct metrics {
 	struct metrics_names names;
 	uint64_t *requests; /* [(nroutes + 1) * METRICS_NCODES] */
 	uint64_t *events;   /* [ncategories * METRICS_OUTCOMES] */
+	uint64_t redacted_cards;
+	uint64_t redacted_fields;
 };
 
 struct metrics *
@@ -68,6 +70,15 @@ metrics_count_event(struct metrics *m, size_t category_idx, enum metrics_outcome
 		return;
 	__atomic_fetch_add(&m->events[category_idx * METRICS_OUTCOMES + outcome], 1,
 			   __ATOMIC_RELAXED);
+}
+
+void
+metrics_count_redactions(struct metrics *m, size_t card_numbers, size_t fields)
+{
+	if (card_numbers > 0)
+		__atomic_fetch_add(&m->redacted_cards, card_numbers, __ATOMIC_RELAXED);
+	if (fields > 0)
+		__atomic_fetch_add(&m->redacted_fields, fields, __ATOMIC_RELAXED);
 }
 
 static uint64_t
@@ -121,6 +132,20 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 				r < nm->nroutes ? nm->routes[r] : "other", code,
 				(unsigned long long)v);
 		}
+	}
+	{
+		uint64_t cards = 0, fields = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			cards += __atomic_load_n(&workers[i]->redacted_cards, __ATOMIC_RELAXED);
+			fields += __atomic_load_n(&workers[i]->redacted_fields, __ATOMIC_RELAXED);
+		}
+		fprintf(out,
+			"# HELP hookstream_redactions_total Values masked before storing, by kind.\n"
+			"# TYPE hookstream_redactions_total counter\n"
+			"hookstream_redactions_total{kind=\"card_number\"} %llu\n"
+			"hookstream_redactions_total{kind=\"field\"} %llu\n",
+			(unsigned long long)cards, (unsigned long long)fields);
 	}
 	fprintf(out, "# HELP hookstream_events_total Events by category and outcome.\n"
 		     "# TYPE hookstream_events_total counter\n");

@@ -51,10 +51,27 @@ normalize_fail(struct normalize_error *err, int status, const char *code, const 
 	return -EINVAL;
 }
 
+/* redact_fields / drop_fields on a form's object of strings. */
+static size_t
+normalize_form_fields(const struct config *cfg, json_t *obj)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->nredact_fields; i++) {
+		if (json_object_get(obj, cfg->redact_fields[i]) != NULL) {
+			json_object_set_new(obj, cfg->redact_fields[i], json_string("[REDACTED]"));
+			n++;
+		}
+	}
+	for (size_t i = 0; i < cfg->ndrop_fields; i++)
+		n += json_object_del(obj, cfg->drop_fields[i]) == 0;
+	return n;
+}
+
 /* Parse the body: the tree for the rules and the payload text to store. */
 static int
 normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
-		size_t *data_len, size_t *redactions, struct normalize_error *err)
+		size_t *data_len, size_t *redactions, size_t *fields, struct normalize_error *err)
 {
 	enum normalize_kind kind = normalize_kind_of(req->content_type);
 
@@ -67,6 +84,7 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 
 		if (form_parse(req->raw, req->raw_len, tree, redactions, &ferr) < 0)
 			return normalize_fail(err, 400, ferr.code, ferr.message);
+		*fields = normalize_form_fields(req->cfg, *tree);
 		*data = json_dumps(*tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (*data == NULL)
 			abort();
@@ -76,8 +94,15 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 		struct jsonparse_result res;
 		struct jsonparse_error jerr;
 
-		if (jsonparse(req->raw, req->raw_len, (unsigned int)req->cfg->max_depth, &res,
-			      &jerr) < 0) {
+		struct jsonparse_options opt = {
+			.max_depth = (unsigned int)req->cfg->max_depth,
+			.mask_keys = req->cfg->redact_fields,
+			.nmask = req->cfg->nredact_fields,
+			.drop_keys = req->cfg->drop_fields,
+			.ndrop = req->cfg->ndrop_fields,
+		};
+
+		if (jsonparse_ex(req->raw, req->raw_len, &opt, &res, &jerr) < 0) {
 			err->status = 400;
 			err->code = jerr.code;
 			snprintf(err->message, sizeof(err->message), "%s (line %u, column %u)",
@@ -92,6 +117,7 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 		*tree = json_incref(res.root);
 		*data = jsonparse_apply_edits(req->raw, req->raw_len, &res, data_len);
 		*redactions = res.redactions;
+		*fields = res.fields_masked + res.fields_dropped;
 		/* Whitespace around the value is not part of it: a trailing newline
 		 * would otherwise split the envelope over two lines. */
 		{
@@ -167,7 +193,8 @@ normalize_request(const struct normalize_request *req, struct normalize_result *
 	size_t data_len = 0, n;
 
 	memset(out, 0, sizeof(*out));
-	if (normalize_parse(req, &tree, &data, &data_len, &out->redactions, err) < 0)
+	if (normalize_parse(req, &tree, &data, &data_len, &out->redactions, &out->fields_redacted,
+			    err) < 0)
 		return -EINVAL;
 	ci = (struct classify_input){ .body = tree,
 				      .query = req->query,

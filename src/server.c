@@ -519,6 +519,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		request_store_invalid(rq, &nerr, ctype, raw, len);
 		return;
 	}
+	metrics_count_redactions(s->metrics, rq->norm.redactions, rq->norm.fields_redacted);
 	if (rq->norm.nevents > HS_ARRAY_LEN(items)) {
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 413,
 			      "too_many_events", "a notification may carry at most 64 events");

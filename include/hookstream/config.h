@@ -57,6 +57,12 @@ struct config {
 	enum log_level log_level;
 	enum log_format log_format;
 	char *type_fields;
+	char *redact_fields_text;
+	char **redact_fields; /* JSON/form field names whose values are masked */
+	size_t nredact_fields;
+	char *drop_fields_text;
+	char **drop_fields; /* JSON/form field names removed from the payload */
+	size_t ndrop_fields;
 
 	struct config_route *routes;
 	size_t nroutes;
@@ -74,6 +80,7 @@ enum config_type {
 	CONFIG_FORMAT,   /* log format */
 	CONFIG_PATHS,    /* comma-separated jsonpaths (type_fields) */
 	CONFIG_PREFIX,   /* stream prefix */
+	CONFIG_FIELDS,   /* comma-separated field names (redact_fields, drop_fields) */
 };
 
 struct config_key {

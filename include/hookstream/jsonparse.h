@@ -38,6 +38,8 @@ struct jsonparse_result {
 	struct jsonparse_edit *edits; /* owned, sorted by offset, non-overlapping */
 	size_t nedits;
 	size_t redactions;            /* card numbers masked */
+	size_t fields_masked;         /* values replaced because of their key name */
+	size_t fields_dropped;        /* members removed because of their key name */
 	size_t bom;                   /* bytes of BOM skipped at the start (0 or 3) */
 };
 
@@ -50,6 +52,19 @@ struct jsonparse_result {
  */
 HS_WUR int jsonparse(const char *data, size_t len, unsigned int max_depth,
 		     struct jsonparse_result *out, struct jsonparse_error *err);
+
+/* Field-name rules applied while parsing (names matched at any depth). */
+struct jsonparse_options {
+	unsigned int max_depth;
+	char *const *mask_keys; /* values become "[REDACTED]" */
+	size_t nmask;
+	char *const *drop_keys; /* members are removed */
+	size_t ndrop;
+};
+
+/* jsonparse with field rules; opt is borrowed for the call. */
+HS_WUR int jsonparse_ex(const char *data, size_t len, const struct jsonparse_options *opt,
+			struct jsonparse_result *out, struct jsonparse_error *err);
 
 /*
  * The payload to store: data with the BOM dropped and every edit applied.

@@ -36,6 +36,9 @@ void metrics_free(struct metrics *m);
 void metrics_count_request(struct metrics *m, size_t route_idx, int status);
 void metrics_count_event(struct metrics *m, size_t category_idx, enum metrics_outcome outcome);
 
+/* Card numbers masked, and redact_fields/drop_fields applied. */
+void metrics_count_redactions(struct metrics *m, size_t card_numbers, size_t fields);
+
 struct metrics_gauges {
 	int redis_connected;
 	long long inflight;

@@ -47,6 +47,7 @@ struct normalize_result {
 	struct normalize_event *events; /* owned */
 	size_t nevents;                 /* >= 1 on success */
 	size_t redactions;              /* card numbers masked */
+	size_t fields_redacted;         /* redact_fields / drop_fields applied */
 };
 
 struct normalize_error {

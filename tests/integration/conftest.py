@@ -11,6 +11,7 @@ Helpers used by the test modules live here too (tests import them with
 parsing and stream-entry checks.
 """
 
+import atexit
 import datetime as _dt
 import json
 import os
@@ -19,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +39,8 @@ REDIS_SERVER = "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 READY_DEADLINE = 10.0
 STOP_DEADLINE = 15.0
+MAX_HUNG = 3  # after this many hung daemons, stop starting new ones (keeps CI bounded)
+_HUNG = []
 
 
 def pytest_configure(config):
@@ -123,9 +127,47 @@ def hookstream_env(overrides=None, defaults=None):
     return env
 
 
+_SNAPSHOT = []
+
+
 def require_binary():
+    """Path of the binary to run: a copy of BIN taken once per session, so a
+    rebuild during the run (the linker rewriting BIN) cannot break or mix up
+    the tests. The copy is checked with --version before use."""
+    if _SNAPSHOT:
+        return _SNAPSHOT[0]
     if not BIN.exists():
         pytest.fail(f"hookstream binary not found at {BIN} (build it or set HOOKSTREAM_BIN)")
+    d = Path(tempfile.mkdtemp(prefix="hookstream-bin-"))
+    atexit.register(shutil.rmtree, d, True)
+    dst = d / "hookstream"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            shutil.copy2(BIN, dst)
+            os.chmod(dst, 0o755)
+            cp = subprocess.run([str(dst), "--version"], env=hookstream_env(),
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                errors="replace", timeout=10)
+            if cp.returncode == 0:
+                break
+            why = f"--version exited {cp.returncode}: {cp.stderr[-500:]}"
+        except (OSError, subprocess.TimeoutExpired) as e:
+            why = repr(e)
+        if time.monotonic() > deadline:
+            pytest.fail(f"cannot take a working copy of {BIN}: {why}")
+        time.sleep(0.5)  # the binary is being rewritten; try again
+    _SNAPSHOT.append(dst)
+    return dst
+
+
+def pytest_report_header(config):
+    try:
+        st = BIN.stat()
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.st_mtime))
+        return f"hookstream binary: {BIN} ({st.st_size} bytes, built {when})"
+    except OSError:
+        return f"hookstream binary: {BIN} (missing)"
 
 
 def run_hookstream(args, env=None, timeout=10.0):
@@ -133,7 +175,7 @@ def run_hookstream(args, env=None, timeout=10.0):
     a CompletedProcess with text stdout/stderr. Fails the test on a sanitizer
     report. Defaults: allowlist 127.0.0.1, free loopback ports, a Redis URL on a
     port where nothing listens (none of these runs may need Redis)."""
-    require_binary()
+    binary = require_binary()
     p1, p2, p3 = free_ports(3)
     defaults = {
         "HOOKSTREAM_LISTEN": f"127.0.0.1:{p1}",
@@ -144,7 +186,7 @@ def run_hookstream(args, env=None, timeout=10.0):
         "HOOKSTREAM_LOG_LEVEL": "debug",
     }
     try:
-        cp = subprocess.run([str(BIN), *args], env=hookstream_env(env, defaults),
+        cp = subprocess.run([str(binary), *args], env=hookstream_env(env, defaults),
                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
                             errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired as e:
@@ -552,6 +594,7 @@ class Relay:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+                _HUNG.append(self.argv)
                 raise AssertionError(
                     f"hookstream did not exit within {timeout}s of signal {sig!r}; killed.\n"
                     f"stderr tail:\n{tail(self.stderr_text())}") from None
@@ -683,7 +726,10 @@ def relay(request, tmp_path):
     started = []
 
     def factory(env=None, config=None, args=(), wait_ready=True):
-        require_binary()
+        binary = require_binary()
+        if len(_HUNG) >= MAX_HUNG:
+            pytest.fail(f"{len(_HUNG)} hookstream processes already ignored SIGTERM for "
+                        f"{STOP_DEADLINE:.0f}s; failing fast instead of starting another")
         env = dict(env or {})
         port, admin_port = free_ports(2)
         defaults = {
@@ -699,7 +745,7 @@ def relay(request, tmp_path):
         # the ports actually used (a test may override the listeners)
         port = int(full_env["HOOKSTREAM_LISTEN"].rsplit(":", 1)[1])
         admin_port = int(full_env["HOOKSTREAM_ADMIN_LISTEN"].rsplit(":", 1)[1])
-        argv = [str(BIN)]
+        argv = [str(binary)]
         if config is not None:
             argv += ["-c", str(config)]
         argv += list(args)

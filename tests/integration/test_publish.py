@@ -21,8 +21,10 @@ def _one_entry(redis, stream, resp):
 
 
 # (id, path, body, category, type, subject, event_id, rule, time)
-# event_id: a string for an exact id, a tuple for parts that must appear in
-# order, "sha256" for the hash of the raw body.
+# event_id: a string for an exact id (a sender event id), a tuple for the
+# values the rule's "id = a + b" joins (in order; the separator is the
+# relay's), "sha256" for the hash of the raw body. Rule names, subjects and id
+# parts follow conf/hookstream.conf.
 CLASSIFY = [
     ("duitnow_pay", "/webhook", P.duitnow(), "payment.status", "payment.status.succeeded",
      "E2E-1", ("E2E-1", "ACSC", "CLEARED"), "duitnow_pay_status", None),
@@ -31,9 +33,11 @@ CLASSIFY = [
     ("gateway_token", "/webhook", P.gateway_token(), "token.status", "token.status.suspended",
      "tok_1", "evt_t1", "gateway_token", None),
     ("mdes_token_wrapped", "/webhook", P.mdes_token(), "token.status", "token.status.suspended",
-     P.MDES_TUR, "r1", "mdes_token", "2026-11-26T10:00:00Z"),
+     P.MDES_TUR, (P.MDES_TUR, "SUSPENDED", "2026-11-26T10:00:00Z"), "mdes_token",
+     "2026-11-26T10:00:00Z"),
     ("mdes_card_metadata", "/webhook", P.mdes_card_metadata(), "card.metadata",
-     "card.metadata.updated", "DWSPMC0000000001", "r2", "mdes_card_metadata_bare", None),
+     "card.metadata.updated", "DWSPMC0000000001", ("r2", "DWSPMC0000000001"),
+     "mdes_card_metadata_bare", None),
     ("card_metadata_explicit", "/webhook", P.card_metadata_explicit(), "card.metadata",
      "card.metadata.updated", "c9", "cm-1", "card_metadata_explicit", None),
     ("vts_query_type", "/webhook" + P.VTS_QUERY, P.vts_token(), "token.status",
@@ -284,3 +288,44 @@ def test_consumer_groups_created(relay, redis):
     got = redis.client.xreadgroup("audit", "c1", {"paynet:payment.status": ">"}, count=10)
     ids = [e[0] for _, entries in got for e in entries]
     assert ids == [acc["entry_id"]], f"group audit read {got!r}"
+
+
+def test_mdes_batch_is_one_event_per_token(relay, redis):
+    hs = relay()
+    rid = P.uid("req")
+    body = {"requestId": rid, "tokens": [
+        {"tokenUniqueReference": "DWSPMC-BATCH-1", "status": "ACTIVE",
+         "statusTimestamp": "2026-11-26T10:00:00Z"},
+        {"tokenUniqueReference": "DWSPMC-BATCH-2", "status": "DEACTIVATED",
+         "statusTimestamp": "2026-11-26T10:00:01Z"}]}
+    r = hs.post("/webhook", body)
+    assert r.status_code == 202, show(r)
+    entries = stream_entries(redis.client, "paynet:token.status")
+    assert len(entries) == 2, f"want one entry per token: {entries!r}; {show(r)}"
+    evs = [json.loads(f["event"]) for _, f in entries]
+    assert [e.get("subject") for e in evs] == ["DWSPMC-BATCH-1", "DWSPMC-BATCH-2"], evs
+    assert [f["type"] for _, f in entries] == ["token.status.activated",
+                                               "token.status.deleted"], entries
+    assert len({f["event_id"] for _, f in entries}) == 2, entries
+    # the same batch again is a duplicate, not two more entries
+    r2 = hs.post("/webhook", body)
+    assert r2.status_code == 200, show(r2)
+    assert redis.client.xlen("paynet:token.status") == 2
+
+
+def test_fpx_form_encoded(relay, redis):
+    # DOMAIN.md: FPX "AC" notifications are form-encoded, not JSON.
+    hs = relay()
+    txn = P.uid("FPX")
+    form = {"fpx_msgType": "AC", "fpx_fpxTxnId": txn, "fpx_debitAuthCode": "00",
+            "fpx_txnAmount": "125.50", "fpx_checkSum": "ABCDEF"}
+    from urllib.parse import urlencode
+    r = hs.post("/webhook", urlencode(form), content_type="application/x-www-form-urlencoded")
+    acc = assert_accepted(r, "payment.status")
+    _, fields = _one_entry(redis, "paynet:payment.status", r)
+    assert fields["type"] == "payment.status.succeeded", fields
+    ev = json.loads(fields["event"])
+    assert ev.get("subject") == txn, ev
+    assert ev.get("data") == form, f"form fields as a JSON object: {ev!r}"
+    assert ev.get("rule") == "fpx_ac", ev
+    assert txn in acc["event_id"], show(r)

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_fields: redact_fields / drop_fields applied by jsonparse_ex. The stored
+ * payload must stay valid JSON whatever member is dropped (first, middle, last,
+ * only, nested, next to whitespace), and a dropped key still counts for the
+ * duplicate-key check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hookstream/jsonparse.h"
+
+static char *mask[] = { "cvv", "cardholderName" };
+static char *drop[] = { "pin", "secret" };
+
+static const struct jsonparse_options opt = {
+	.max_depth = 64,
+	.mask_keys = mask,
+	.nmask = 2,
+	.drop_keys = drop,
+	.ndrop = 2,
+};
+
+struct field_case {
+	const char *in;
+	const char *out; /* exact stored payload */
+	size_t masked, dropped;
+};
+
+static void
+test_payload_stays_valid(void **state)
+{
+	static const struct field_case cases[] = {
+		{ "{\"pin\":1}", "{}", 0, 1 },
+		{ "{\"pin\":1,\"a\":2}", "{\"a\":2}", 0, 1 },
+		{ "{\"a\":2,\"pin\":1}", "{\"a\":2}", 0, 1 },
+		{ "{\"a\":2,\"pin\":1,\"c\":3}", "{\"a\":2,\"c\":3}", 0, 1 },
+		{ "{\"pin\":1,\"secret\":2}", "{}", 0, 2 },
+		{ "{\"pin\":1,\"a\":0,\"secret\":2}", "{\"a\":0}", 0, 2 },
+		{ "{ \"a\" : 1 , \"pin\" : [1,{\"x\":2}] , \"b\" : 2 }", "{ \"a\" : 1 ,  \"b\" : 2 }",
+		  0, 1 },
+		{ "{\"x\":{\"pin\":1},\"y\":[{\"secret\":\"s\",\"k\":1}]}",
+		  "{\"x\":{},\"y\":[{\"k\":1}]}", 0, 2 },
+		{ "{\"cvv\":\"123\",\"n\":{\"cardholderName\":{\"first\":\"A\"}}}",
+		  "{\"cvv\":\"[REDACTED]\",\"n\":{\"cardholderName\":\"[REDACTED]\"}}", 2, 0 },
+		{ "{\"cvv\":4111111111111111}", "{\"cvv\":\"[REDACTED]\"}", 1, 0 },
+		{ "{\"pin\":\"4111111111111111\",\"a\":\"4111111111111111\"}",
+		  "{\"a\":\"411111******1111\"}", 0, 1 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct field_case *c = &cases[i];
+		struct jsonparse_result res, again;
+		struct jsonparse_error err;
+		size_t len;
+		char *out;
+
+		if (jsonparse_ex(c->in, strlen(c->in), &opt, &res, &err) != 0)
+			fail_msg("%s: refused: %s", c->in, err.message);
+		out = jsonparse_apply_edits(c->in, strlen(c->in), &res, &len);
+		if (strcmp(out, c->out) != 0)
+			fail_msg("%s\n  got  %s\n  want %s", c->in, out, c->out);
+		if (res.fields_masked != c->masked || res.fields_dropped != c->dropped)
+			fail_msg("%s: masked %zu dropped %zu, want %zu %zu", c->in,
+				 res.fields_masked, res.fields_dropped, c->masked, c->dropped);
+		/* The tree the rules read agrees with the payload. */
+		if (jsonparse(out, len, 64, &again, &err) != 0)
+			fail_msg("%s: stored payload does not parse: %s", c->in, err.message);
+		if (!json_equal(again.root, res.root)) {
+			char *t = json_dumps(res.root, JSON_COMPACT);
+
+			fail_msg("%s: tree %s differs from payload %s", c->in, t, out);
+		}
+		jsonparse_result_fini(&again);
+		jsonparse_result_fini(&res);
+		free(out);
+	}
+}
+
+static void
+test_dropped_key_still_duplicate(void **state)
+{
+	static const char *const bodies[] = { "{\"pin\":1,\"pin\":2}", "{\"a\":1,\"pin\":1,\"pin\":2}" };
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct jsonparse_result res;
+		struct jsonparse_error err;
+
+		assert_int_equal(jsonparse_ex(bodies[i], strlen(bodies[i]), &opt, &res, &err),
+				 -22);
+		assert_string_equal(err.code, "duplicate_key");
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_payload_stays_valid),
+		cmocka_unit_test(test_dropped_key_still_duplicate),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
