@@ -7,7 +7,7 @@ handling of a request whose head and body arrive in separate packets.
 import json
 import time
 
-from conftest import (RawConn, assert_accepted, assert_error, http_request_bytes,
+from conftest import (RawConn, assert_accepted, assert_error, http_request_bytes, metric,
                       stream_entries, wait_until)
 
 
@@ -156,3 +156,23 @@ def test_batch_of_tokens_is_one_atomic_store(relay, redis):
     r = hs.post("/webhook", body)
     assert r.status_code == 200 and r.json()["status"] == "duplicate", r.text
     assert redis.client.xlen("paynet:token.status") == 3
+
+
+def test_redact_and_drop_fields_and_their_counters(relay, redis):
+    hs = relay(env={"HOOKSTREAM_REDACT_FIELDS": "cvv, cardholderName",
+                    "HOOKSTREAM_DROP_FIELDS": "pin"})
+    body = {"checkoutId": "c1", "endToEndId": "E2E-red-1",
+            "paymentStatus": {"code": "ACSC", "substate": "CLEARED"},
+            "card": {"number": "4111 1111 1111 1111", "cvv": "123",
+                     "cardholderName": "A. Tan", "pin": "0000"}}
+    before = hs.metrics()
+    assert_accepted(hs.post("/webhook", body), "payment.status")
+    entries = stream_entries(redis.client, "paynet:payment.status")
+    data = json.loads(entries[0][1]["event"])["data"]
+    assert data["card"] == {"number": "4111 11** **** 1111", "cvv": "[REDACTED]",
+                            "cardholderName": "[REDACTED]"}, data
+    after = hs.metrics()
+    for kind, moved in (("card_number", 1), ("field", 3)):
+        delta = (metric(after, "hookstream_redactions_total", kind=kind)
+                 - metric(before, "hookstream_redactions_total", kind=kind))
+        assert delta == moved, (kind, delta)
