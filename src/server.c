@@ -491,6 +491,11 @@ server_request_cb(struct evhttp_request *req, void *arg)
 			      "redis_unavailable", "redis is unreachable; retry later");
 		return;
 	}
+	if (s->inflight >= s->cfg->max_inflight) {
+		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
+			      "overloaded", "too many notifications are waiting for redis; retry later");
+		return;
+	}
 
 	len = evbuffer_get_length(body);
 	raw = (const char *)evbuffer_pullup(body, -1);

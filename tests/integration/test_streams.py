@@ -176,3 +176,24 @@ def test_redact_and_drop_fields_and_their_counters(relay, redis):
         delta = (metric(after, "hookstream_redactions_total", kind=kind)
                  - metric(before, "hookstream_redactions_total", kind=kind))
         assert delta == moved, (kind, delta)
+
+
+def test_max_inflight_answers_503_at_once(relay, redis):
+    import threading
+    hs = relay(env={"HOOKSTREAM_MAX_INFLIGHT": "1", "HOOKSTREAM_PUBLISH_TIMEOUT": "10000"})
+    # Writes (and scripts) wait; this client can still read.
+    redis.client.execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+    first = {}
+    t_post = threading.Thread(
+        target=lambda: first.setdefault("r", hs.post("/webhook", _duitnow("E2E-inf-1"))))
+    t_post.start()
+    # The first request is now waiting for the stalled Redis.
+    wait_until(lambda: metric(hs.metrics(), "hookstream_inflight_requests") == 1, 5,
+               what="one request in flight")
+    t0 = time.monotonic()
+    r = hs.post("/webhook", _duitnow("E2E-inf-2"))
+    assert_error(r, 503, "overloaded")
+    assert "Retry-After" in r.headers
+    assert time.monotonic() - t0 < 0.5, "the 503 must not wait for Redis"
+    t_post.join(10)
+    assert first["r"].status_code == 202, first["r"].text
