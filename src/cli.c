@@ -3,7 +3,12 @@
  * cli: "hookstream classify" runs the same normalize step as the server on a
  * file, so operators can test rules offline before a sender ever posts.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,4 +176,113 @@ out:
 	free(route_path);
 	config_free(cfg);
 	return status;
+}
+
+/* One HTTP/1.0 GET with a deadline; true on status 200. */
+static bool
+cli_http_ok(const char *host, int port, const char *path)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	char req[256], resp[64];
+	struct pollfd pfd;
+	ssize_t n;
+	size_t got = 0;
+	int fd, family = strchr(host, ':') ? AF_INET6 : AF_INET;
+	bool ok = false;
+
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, strcmp(host, "0.0.0.0") ? host : "127.0.0.1",
+			      &a->sin_addr) != 1)
+			return false;
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, strcmp(host, "::") ? host : "::1", &a->sin6_addr) != 1)
+			return false;
+		sl = sizeof(*a);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	{
+		struct timeval tv = { 2, 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		goto out;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (got < 12 && poll(&pfd, 1, 2000) == 1) {
+		n = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	resp[got] = '\0';
+	ok = got >= 12 && strncmp(resp, "HTTP/1.", 7) == 0 && strncmp(resp + 9, "200", 3) == 0;
+out:
+	close(fd);
+	return ok;
+}
+
+int
+cli_healthcheck(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ready", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = getenv("HOOKSTREAM_CONFIG");
+	const char *path = "/healthz";
+	struct config_error cerr;
+	struct config *cfg;
+	const char *why;
+	char *host;
+	int opt, port;
+	bool ok;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'r':
+			path = "/readyz";
+			break;
+		case 'h':
+			printf("usage: hookstream healthcheck [-c FILE] [--ready]\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (config_path != NULL && *config_path == '\0')
+		config_path = NULL;
+	if (config_load(config_path, environ, &cfg, &cerr) < 0) {
+		fprintf(stderr, "hookstream: %s\n", cerr.message);
+		return 2;
+	}
+	if (config_parse_address(cfg->admin_listen, &host, &port, &why) < 0) {
+		config_free(cfg);
+		return 2;
+	}
+	ok = cli_http_ok(host, port, path);
+	printf("%s %s\n", path, ok ? "ok" : "failed");
+	free(host);
+	config_free(cfg);
+	return ok ? 0 : 1;
 }

@@ -44,6 +44,7 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: hookstream [-c FILE] [--check-config] [--version] [--help]\n"
 		"       hookstream classify [-c FILE] [BODY_FILE|-] [--path P] [--content-type T]\n"
+		"       hookstream healthcheck [-c FILE] [--ready]\n"
 		"\n"
 		"Receives webhook notifications and publishes them to Redis Streams.\n"
 		"\n"
@@ -192,6 +193,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "classify") == 0)
 		return cli_classify(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "healthcheck") == 0)
+		return cli_healthcheck(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

@@ -10,4 +10,11 @@
  */
 int cli_classify(int argc, char **argv);
 
+/*
+ * "hookstream healthcheck [-c FILE] [--ready]": GET /healthz (or /readyz) on
+ * the configured admin listener (0.0.0.0 is asked on 127.0.0.1). Exit 0 on a
+ * 200 within 2 s, else 1. For container HEALTHCHECKs: needs no other tool.
+ */
+int cli_healthcheck(int argc, char **argv);
+
 #endif

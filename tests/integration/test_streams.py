@@ -197,3 +197,19 @@ def test_max_inflight_answers_503_at_once(relay, redis):
     assert time.monotonic() - t0 < 0.5, "the 503 must not wait for Redis"
     t_post.join(10)
     assert first["r"].status_code == 202, first["r"].text
+
+
+def test_healthcheck_subcommand(relay, redis):
+    import subprocess
+    hs = relay()
+    env = dict(hs.env)
+    for args, want in ((["healthcheck"], 0), (["healthcheck", "--ready"], 0)):
+        p = subprocess.run([hs.argv[0]] + args, env=env, capture_output=True, timeout=10)
+        assert p.returncode == want, (args, p.returncode, p.stdout, p.stderr)
+    redis.stop()
+    wait_until(lambda: hs.admin("/readyz").status_code == 503, 5, what="readyz 503")
+    p = subprocess.run([hs.argv[0], "healthcheck", "--ready"], env=env, capture_output=True,
+                       timeout=10)
+    assert p.returncode == 1, (p.returncode, p.stdout)
+    p = subprocess.run([hs.argv[0], "healthcheck"], env=env, capture_output=True, timeout=10)
+    assert p.returncode == 0, (p.returncode, p.stdout)
