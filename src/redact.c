@@ -115,10 +115,57 @@ redact_try_whole(char *s, size_t len)
 	return true;
 }
 
+#define REDACT_MAX_GROUPS 64
+
+/*
+ * Windows of consecutive digit groups of s[0, len) ("1234 4111 1111 1111 1111"
+ * holds "4111 1111 1111 1111"): from each group, the longest window of 13-19
+ * digits that passes Luhn is masked, and the search goes on after it. A single
+ * group of 13-19 digits is a window of one.
+ */
+static size_t
+redact_group_windows(char *s, size_t len)
+{
+	size_t start[REDACT_MAX_GROUPS], end[REDACT_MAX_GROUPS], ng = 0, count = 0;
+
+	for (size_t i = 0; i < len && ng < REDACT_MAX_GROUPS;) {
+		size_t j = i;
+
+		while (j < len && redact_is_digit(s[j]))
+			j++;
+		if (j > i) {
+			start[ng] = i;
+			end[ng++] = j;
+		}
+		i = j + 1;
+	}
+	for (size_t a = 0; a < ng;) {
+		size_t best = ng, digits = 0;
+
+		for (size_t b = a; b < ng; b++) {
+			digits += end[b] - start[b];
+			if (digits > REDACT_MAX_DIGITS)
+				break;
+			if (digits >= REDACT_MIN_DIGITS &&
+			    redact_luhn_ok(s + start[a], end[b] - start[a]))
+				best = b;
+		}
+		if (best == ng) {
+			a++;
+			continue;
+		}
+		redact_mask(s + start[a], end[best] - start[a],
+			    redact_count_digits(s + start[a], end[best] - start[a]));
+		count++;
+		a = best + 1;
+	}
+	return count;
+}
+
 /*
  * One maximal sequence s[0, len). First the sequence as a whole ("4111 1111
- * 1111 1111"). If that is no PAN (too long, say "1234 4111111111111111"), each
- * separator-free run of 13-19 digits is tried alone. Masking such a run leaves
+ * 1111 1111"). If that is no PAN (too long, say "1234 4111111111111111" or
+ * "4111 1111 1111 1111 12 29"), windows of whole groups are tried. Masking such a run leaves
  * its first 6 digits joined to the groups before it, and its last 4 to the
  * groups after; those pieces are new sequences that could pass on their own,
  * so each is tried as a whole once more. Nothing further can appear: every
@@ -131,18 +178,7 @@ redact_sequence(char *s, size_t len)
 
 	if (redact_try_whole(s, len))
 		return 1;
-	while (i < len) {
-		size_t j = i;
-
-		while (j < len && redact_is_digit(s[j]))
-			j++;
-		if (j - i >= REDACT_MIN_DIGITS && j - i <= REDACT_MAX_DIGITS &&
-		    redact_luhn_ok(s + i, j - i)) {
-			redact_mask(s + i, j - i, j - i);
-			count++;
-		}
-		i = j + 1;
-	}
+	count = redact_group_windows(s, len);
 	if (count == 0)
 		return 0;
 	for (i = 0; i < len;) {
@@ -159,8 +195,8 @@ redact_sequence(char *s, size_t len)
 	return count;
 }
 
-size_t
-redact_pans(char *buf, size_t len)
+static size_t
+redact_pass(char *buf, size_t len)
 {
 	size_t count = 0, i = 0;
 
@@ -178,5 +214,21 @@ redact_pans(char *buf, size_t len)
 			count += redact_sequence(buf + i, end - i);
 		i = end;
 	}
+	return count;
+}
+
+/*
+ * Masking splits digit sequences, and the pieces left (with their neighbours)
+ * can form a new card number, so passes repeat until nothing changes. Each
+ * pass masks at least three more digits; the cap only matters for hostile
+ * input built to chain windows, and every pass still masks.
+ */
+size_t
+redact_pans(char *buf, size_t len)
+{
+	size_t count = 0, c;
+
+	for (int pass = 0; pass < 16 && (c = redact_pass(buf, len)) > 0; pass++)
+		count += c;
 	return count;
 }

@@ -2,8 +2,8 @@
 /*
  * pan_check: a test oracle that finds unmasked card numbers in bytes, written
  * apart from src/redact.c (own Luhn, own scan) so the two check each other.
- * Same definition as redact.h: a separator-grouped digit sequence of 13-19
- * digits, or a separator-free run of 13-19 digits, passing Luhn.
+ * Same definition as redact.h: a window of whole separator-grouped digit runs
+ * holding 13-19 digits, or a separator-free run of 13-19 digits, passing Luhn.
  */
 #ifndef HOOKSTREAM_TESTS_PAN_CHECK_H
 #define HOOKSTREAM_TESTS_PAN_CHECK_H
@@ -55,21 +55,27 @@ pan_check_find_from(const char *buf, size_t len, size_t from, size_t *at, size_t
 			*n = j - i;
 			return true;
 		}
-		/* The grouped sequence starting here, unless it started earlier. */
-		if (i >= 2 && (buf[i - 1] == ' ' || buf[i - 1] == '-') &&
-		    pan_check_digit(buf, i - 2, len))
-			continue;
-		for (j = i; j < len; j++) {
-			if (pan_check_digit(buf, j, len))
-				digits++;
-			else if (!((buf[j] == ' ' || buf[j] == '-') &&
-				   pan_check_digit(buf, j + 1, len)))
+		/* Every window of whole groups starting here (a group is a digit
+		 * run; groups are joined by one ' ' or '-'): "4111 1111 1111 1111"
+		 * inside "1234 4111 1111 1111 1111 12 29" counts. */
+		for (j = i; j < len;) {
+			size_t g = j;
+
+			while (pan_check_digit(buf, g, len))
+				g++;
+			digits += g - j;
+			if (digits > 19)
 				break;
-		}
-		if (digits >= 13 && digits <= 19 && pan_check_luhn(buf + i, j - i)) {
-			*at = i;
-			*n = j - i;
-			return true;
+			if (digits >= 13 && pan_check_luhn(buf + i, g - i)) {
+				*at = i;
+				*n = g - i;
+				return true;
+			}
+			if (g + 1 < len && (buf[g] == ' ' || buf[g] == '-') &&
+			    pan_check_digit(buf, g + 1, len))
+				j = g + 1;
+			else
+				break;
 		}
 	}
 	return false;
