@@ -54,14 +54,13 @@ form_decode(const char *b, const char *e, size_t *n)
 }
 
 int
-form_parse(const char *data, size_t len, json_t **out, size_t *redactions, struct form_error *err)
+form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
 {
 	const char *p = data, *end = data + len;
 	json_t *obj = json_object();
 	size_t pairs = 0;
 
 	*out = NULL;
-	*redactions = 0;
 	if (obj == NULL)
 		abort();
 	/* Senders often end the body with a newline. */
@@ -91,7 +90,6 @@ form_parse(const char *data, size_t len, json_t **out, size_t *redactions, struc
 				 pairs + 1);
 			goto bad;
 		}
-		*redactions += redact_pans(name, nlen) + redact_pans(value, vlen);
 		if (json_object_get(obj, name) != NULL) {
 			err->code = "duplicate_key";
 			snprintf(err->message, sizeof(err->message),
@@ -124,4 +122,28 @@ bad:
 	}
 	*out = obj;
 	return 0;
+}
+
+json_t *
+form_masked(const json_t *obj, size_t *redactions)
+{
+	json_t *out = json_object();
+	const char *key;
+	json_t *v;
+
+	if (out == NULL)
+		abort();
+	*redactions = 0;
+	json_object_foreach((json_t *)obj, key, v) {
+		char *k = xstrdup(key);
+		char *s = xstrndup(json_string_value(v), json_string_length(v));
+
+		*redactions += redact_pans(k, strlen(k));
+		*redactions += redact_pans(s, json_string_length(v));
+		/* Masking keeps the length and only writes ASCII '*': still UTF-8. */
+		json_object_set_new(out, k, json_stringn(s, json_string_length(v)));
+		free(k);
+		free(s);
+	}
+	return out;
 }

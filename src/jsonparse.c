@@ -361,13 +361,22 @@ jp_edit(struct jp *p, size_t offset, size_t len, char *text, size_t text_len)
  * digits), the token is replaced by the decoded text re-encoded.
  */
 static void
-jp_redact_string(struct jp *p, size_t start, size_t off, size_t n)
+jp_redact_string(struct jp *p, size_t start, size_t off, size_t n, bool value)
 {
-	size_t masked = redact_pans(p->buf + off, n);
-	size_t tok = p->pos - start, text_len;
-	bool rewrite = masked > 0;
+	size_t tok = p->pos - start, text_len, masked;
+	bool keep = value && p->opt != NULL && p->opt->unmasked_tree;
+	char *copy = NULL, *s = p->buf + off;
+	bool rewrite;
 	char *text;
 
+	/* With an unmasked tree the payload's copy is masked, not the tree's. */
+	if (keep) {
+		copy = xmalloc(n + 1);
+		memcpy(copy, s, n);
+		s = copy;
+	}
+	masked = redact_pans(s, n);
+	rewrite = masked > 0;
 	if (!rewrite && memchr(p->data + start, '\\', tok) != NULL) {
 		char *raw = xmalloc(tok);
 
@@ -375,11 +384,12 @@ jp_redact_string(struct jp *p, size_t start, size_t off, size_t n)
 		rewrite = redact_pans(raw, tok) > 0;
 		free(raw);
 	}
-	if (!rewrite)
-		return;
-	p->res->redactions += masked;
-	text = jp_encode(p->buf + off, n, &text_len);
-	jp_edit(p, start, tok, text, text_len);
+	if (rewrite) {
+		p->res->redactions += masked;
+		text = jp_encode(s, n, &text_len);
+		jp_edit(p, start, tok, text, text_len);
+	}
+	free(copy);
 }
 
 static bool
@@ -443,6 +453,8 @@ jp_number(struct jp *p)
 	text[n + 1] = '"';
 	p->res->redactions += redact_pans(text + 1, n);
 	jp_edit(p, start, n, text, n + 2);
+	if (p->opt != NULL && p->opt->unmasked_tree)
+		return jp_must(json_stringn_nocheck(p->data + start, n));
 	return jp_must(json_stringn_nocheck(text + 1, n));
 }
 
@@ -540,7 +552,7 @@ jp_member(struct jp *p, json_t *obj, unsigned int depth, bool *dropped)
 	}
 	if (jp_string(p, &off, &n) < 0)
 		return -EINVAL;
-	jp_redact_string(p, start, off, n);
+	jp_redact_string(p, start, off, n, false);
 	if (json_object_getn(obj, p->buf + off, n) != NULL) {
 		jp_fail_duplicate(p, start, p->buf + off, n);
 		return -EINVAL;
@@ -711,7 +723,7 @@ jp_value(struct jp *p, unsigned int depth)
 	case '"':
 		if (jp_string(p, &off, &n) < 0)
 			return NULL;
-		jp_redact_string(p, start, off, n);
+		jp_redact_string(p, start, off, n, true);
 		v = jp_must(json_stringn_nocheck(p->buf + off, n));
 		p->buf_len = off;
 		return v;

@@ -5,6 +5,7 @@
  * a JSON object of strings; the tree the rules read is parsed once.
  */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,10 +83,16 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 	if (kind == NORMALIZE_FORM) {
 		struct form_error ferr;
 
-		if (form_parse(req->raw, req->raw_len, tree, redactions, &ferr) < 0)
+		json_t *stored;
+
+		if (form_parse(req->raw, req->raw_len, tree, &ferr) < 0)
 			return normalize_fail(err, 400, ferr.code, ferr.message);
-		*fields = normalize_form_fields(req->cfg, *tree);
-		*data = json_dumps(*tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		stored = form_masked(*tree, redactions);
+		*fields = normalize_form_fields(req->cfg, stored);
+		/* The rules must not see what was redacted or dropped either. */
+		normalize_form_fields(req->cfg, *tree);
+		*data = json_dumps(stored, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(stored);
 		if (*data == NULL)
 			abort();
 		*data_len = strlen(*data);
@@ -100,6 +107,10 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 			.nmask = req->cfg->nredact_fields,
 			.drop_keys = req->cfg->drop_fields,
 			.ndrop = req->cfg->ndrop_fields,
+			/* Event ids are built from the real values (then hashed when
+			 * they hold a card number): masked ids could merge two
+			 * payments. Everything taken from the tree is masked below. */
+			.unmasked_tree = true,
 		};
 
 		if (jsonparse_ex(req->raw, req->raw_len, &opt, &res, &jerr) < 0) {
@@ -132,6 +143,49 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 		jsonparse_result_fini(&res);
 		return 0;
 	}
+}
+
+static void
+normalize_mask_text(char *s)
+{
+	if (s != NULL)
+		redact_pans(s, strlen(s));
+}
+
+/* What the rules took from the (unmasked) tree is masked before it is stored;
+ * an event id holding a card number becomes the SHA-256 of that id, so it
+ * stays unique without revealing it. */
+static void
+normalize_mask_result(struct classify_result *cr)
+{
+	char *copy = xstrdup(cr->event_id);
+
+	normalize_mask_text(cr->subject);
+	normalize_mask_text(cr->status);
+	normalize_mask_text(cr->substatus);
+	normalize_mask_text(cr->canonical);
+	normalize_mask_text(cr->time);
+	normalize_mask_text(cr->type);
+	if (redact_pans(copy, strlen(copy)) > 0) {
+		static const char hex[] = "0123456789abcdef";
+		unsigned char md[32];
+		unsigned int mdlen = 0;
+		char *id = xmalloc(7 + 64 + 1);
+
+		if (EVP_Digest(cr->event_id, strlen(cr->event_id), md, &mdlen, EVP_sha256(), NULL) !=
+			    1 ||
+		    mdlen != 32)
+			abort();
+		memcpy(id, "sha256:", 7);
+		for (size_t i = 0; i < 32; i++) {
+			id[7 + 2 * i] = hex[md[i] >> 4];
+			id[8 + 2 * i] = hex[md[i] & 15];
+		}
+		id[71] = '\0';
+		free(cr->event_id);
+		cr->event_id = id;
+	}
+	free(copy);
 }
 
 static void
@@ -202,6 +256,8 @@ normalize_request(const struct normalize_request *req, struct normalize_result *
 				      .raw = req->raw,
 				      .raw_len = req->raw_len };
 	n = classify_run_all(req->cfg->rules, &ci, &cr);
+	for (size_t i = 0; i < n; i++)
+		normalize_mask_result(&cr[i]);
 	out->events = xcalloc(n, sizeof(*out->events));
 	out->nevents = n;
 	for (size_t i = 0; i < n; i++)

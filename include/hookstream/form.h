@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * form: application/x-www-form-urlencoded bodies (FPX-style posts) to a JSON
- * object of strings. Duplicate names are refused like duplicate JSON keys; card
- * numbers in names and values are masked. Pure.
+ * object of strings. Duplicate names are refused like duplicate JSON keys;
+ * form_masked gives the copy to store, with card numbers masked. Pure.
  */
 #ifndef HOOKSTREAM_FORM_H
 #define HOOKSTREAM_FORM_H
@@ -17,9 +17,12 @@ struct form_error {
 	char message[192];
 };
 
-/* Parse len bytes into a new object (*out); *redactions counts masked card
- * numbers. Returns 0, or -EINVAL with *err filled. */
-HS_WUR int form_parse(const char *data, size_t len, json_t **out, size_t *redactions,
-		      struct form_error *err);
+/* Parse len bytes into a new object (*out) of the fields as sent (card
+ * numbers included). Returns 0, or -EINVAL with *err filled. */
+HS_WUR int form_parse(const char *data, size_t len, json_t **out, struct form_error *err);
+
+/* A new object like obj with card numbers masked in names and values;
+ * *redactions counts them. */
+json_t *form_masked(const json_t *obj, size_t *redactions);
 
 #endif

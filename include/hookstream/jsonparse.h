@@ -11,6 +11,7 @@
 #define HOOKSTREAM_JSONPARSE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "hookstream/compiler.h"
@@ -60,6 +61,9 @@ struct jsonparse_options {
 	size_t nmask;
 	char *const *drop_keys; /* members are removed */
 	size_t ndrop;
+	/* Leave card numbers in the tree's values (the payload edits still mask
+	 * them): for callers that mask what they take from the tree themselves. */
+	bool unmasked_tree;
 };
 
 /* jsonparse with field rules; opt is borrowed for the call. */

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ceiling: the bare evhttp ceiling for tests/bench/bench.sh. One thread, one
+ * event_base, default evhttp settings; every request is answered 202 with a
+ * small JSON body and never touches Redis, so its rate bounds what hookstream
+ * can reach on the same core with the same HTTP stack.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char ceiling_body[] = "{\"status\":\"accepted\"}\n";
+
+static void
+ceiling_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *reply = arg;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
+	/* evhttp moves the buffer's contents out; one buffer serves every reply. */
+	if (evbuffer_add(reply, ceiling_body, sizeof(ceiling_body) - 1) < 0)
+		abort();
+	evhttp_send_reply(req, 202, NULL, reply);
+}
+
+static void
+ceiling_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	if (event_base_loopexit(arg, NULL) < 0)
+		abort();
+}
+
+static int
+ceiling_parse_port(const char *s, unsigned short *port)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > USHRT_MAX)
+		return -EINVAL;
+	*port = (unsigned short)v;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct event_base *base = NULL;
+	struct evhttp *http = NULL;
+	struct evbuffer *reply = NULL;
+	struct event *sig_term = NULL, *sig_int = NULL;
+	unsigned short port;
+	int status = EXIT_FAILURE;
+
+	if (argc != 2 || ceiling_parse_port(argv[1], &port) < 0) {
+		fprintf(stderr, "usage: ceiling PORT  (listens on 127.0.0.1:PORT)\n");
+		return 2;
+	}
+	/* A client that hangs up mid-reply must not kill the process. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "ceiling: cannot ignore SIGPIPE: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	base = event_base_new();
+	http = base ? evhttp_new(base) : NULL;
+	reply = evbuffer_new();
+	sig_term = base ? evsignal_new(base, SIGTERM, ceiling_signal_cb, base) : NULL;
+	sig_int = base ? evsignal_new(base, SIGINT, ceiling_signal_cb, base) : NULL;
+	if (http == NULL || reply == NULL || sig_term == NULL || sig_int == NULL) {
+		fprintf(stderr, "ceiling: out of memory setting up libevent\n");
+		goto out;
+	}
+	if (evsignal_add(sig_term, NULL) < 0 || evsignal_add(sig_int, NULL) < 0) {
+		fprintf(stderr, "ceiling: cannot watch signals\n");
+		goto out;
+	}
+	evhttp_set_gencb(http, ceiling_request_cb, reply);
+	if (evhttp_bind_socket(http, "127.0.0.1", port) < 0) {
+		fprintf(stderr, "ceiling: cannot listen on 127.0.0.1:%u: %s\n", port,
+			strerror(errno));
+		goto out;
+	}
+	if (event_base_dispatch(base) < 0) {
+		fprintf(stderr, "ceiling: event loop failed\n");
+		goto out;
+	}
+	status = EXIT_SUCCESS;
+out:
+	if (sig_int != NULL)
+		event_free(sig_int);
+	if (sig_term != NULL)
+		event_free(sig_term);
+	if (http != NULL)
+		evhttp_free(http);
+	if (reply != NULL)
+		evbuffer_free(reply);
+	if (base != NULL)
+		event_base_free(base);
+	return status;
+}
