@@ -14,6 +14,7 @@
 
 #include "hookstream/classify.h"
 #include "hookstream/jsonpath.h"
+#include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
 
 #define CLASSIFY_ID_MAX 200 /* longer composite ids are hashed */
@@ -42,6 +43,7 @@ struct classify_rule {
 	size_t nids;
 	char *verb;
 	char *unknown_status; /* word for a status the table does not list */
+	char *time_offset;    /* offset of local times without one (FPX: +08:00) */
 	unsigned int keys_seen;
 };
 
@@ -90,6 +92,7 @@ classify_rule_fini(struct classify_rule *rule)
 	free(rule->ids);
 	free(rule->verb);
 	free(rule->unknown_status);
+	free(rule->time_offset);
 }
 
 struct classify_rules *
@@ -265,7 +268,8 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 {
 	static const char *const keys[] = { "category", "type", "has",   "subject",
 					    "status",   "time", "id",    "verb",
-					    "items",    "unknown_status", "substatus" };
+					    "items",    "unknown_status", "substatus",
+					    "time_offset" };
 	struct classify_rule *rule;
 	unsigned int bit = 0;
 
@@ -280,7 +284,7 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 	if (bit == 0) {
 		snprintf(err, CLASSIFY_ERR_MAX,
 			 "unknown rule key '%s' (expected category, type, has, subject, status, "
-			 "substatus, time, id, verb, items or unknown_status)",
+			 "substatus, time, time_offset, id, verb, items or unknown_status)",
 			 key);
 		return -EINVAL;
 	}
@@ -322,6 +326,15 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 	if (strcmp(key, "id") == 0) {
 		if (classify_split(value, ',', classify_add_id, rule, err) < 0)
 			return -EINVAL;
+		return 0;
+	}
+	if (strcmp(key, "time_offset") == 0) {
+		if (!timeutil_offset_valid(value)) {
+			snprintf(err, CLASSIFY_ERR_MAX,
+				 "bad time_offset '%s' (Z, +HH:MM or -HH:MM)", value);
+			return -EINVAL;
+		}
+		rule->time_offset = xstrdup(value);
 		return 0;
 	}
 	if (strcmp(key, "items") == 0) {
@@ -584,6 +597,21 @@ classify_match(const struct classify_rules *r, const struct classify_ctx *ctx,
 	return found;
 }
 
+/* The sender's time as RFC 3339 (new), or NULL: CloudEvents "time" must be
+ * RFC 3339, so anything else stays only in data and receipt time stands in. */
+static char *
+classify_time(const struct classify_rule *rule, const struct classify_ctx *ctx)
+{
+	char *raw = classify_first_text(&rule->time, ctx);
+	char norm[TIMEUTIL_RFC3339_LEN];
+	char *out = NULL;
+
+	if (raw != NULL && timeutil_normalize(raw, rule->time_offset, norm))
+		out = xstrdup(norm);
+	free(raw);
+	return out;
+}
+
 static void
 classify_fill(const struct classify_rules *r, const struct classify_rule *rule,
 	      const struct classify_ctx *ctx, struct classify_result *out)
@@ -606,7 +634,7 @@ classify_fill(const struct classify_rules *r, const struct classify_rule *rule,
 		out->subject = classify_first_text(&rule->subject, ctx);
 		out->status = classify_first_text(&rule->status, ctx);
 		out->substatus = classify_first_text(&rule->substatus, ctx);
-		out->time = classify_first_text(&rule->time, ctx);
+		out->time = classify_time(rule, ctx);
 	}
 	out->event_id = classify_event_id(rule, ctx);
 	if (out->status != NULL)

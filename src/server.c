@@ -27,6 +27,7 @@
 #include "hookstream/log.h"
 #include "hookstream/metrics.h"
 #include "hookstream/publish.h"
+#include "hookstream/redact.h"
 #include "hookstream/server.h"
 #include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
@@ -43,7 +44,7 @@ struct server {
 	struct gate *gate;
 	const struct timeval *publish_tv; /* common timeout */
 	size_t inflight;
-	uint32_t id_prefix;
+	char id_prefix[12];
 	uint64_t id_counter;
 };
 
@@ -84,11 +85,15 @@ server_request_id(struct server *s, struct evhttp_request *req, char *out, size_
 
 	for (size_t i = 0; ok && i < n; i++)
 		ok = isalnum((unsigned char)given[i]) || strchr("-_.:", given[i]) != NULL;
-	if (ok)
+	if (ok) {
 		memcpy(out, given, n + 1);
-	else
-		snprintf(out, len, "%08x%012llx", s->id_prefix,
-			 (unsigned long long)++s->id_counter);
+		/* It is logged and stored: it must not carry a card number. */
+		redact_pans(out, n);
+	} else {
+		/* Letters, then a hex counter after a '.': never a digit run that
+		 * could pass for a card number in a log scanner. */
+		snprintf(out, len, "%s.%llx", s->id_prefix, (unsigned long long)++s->id_counter);
+	}
 }
 
 static size_t
@@ -479,13 +484,6 @@ server_request_cb(struct evhttp_request *req, void *arg)
 			      "length_required", "send a Content-Length (or chunked) body");
 		return;
 	}
-	if (normalize_kind_of(ctype) == NORMALIZE_UNSUPPORTED) {
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 415,
-			      "unsupported_content_type",
-			      "send the notification as application/json (or "
-			      "application/x-www-form-urlencoded)");
-		return;
-	}
 	if (!publisher_ready(s->pub)) {
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
 			      "redis_unavailable", "redis is unreachable; retry later");
@@ -570,7 +568,8 @@ server_new(const struct server_deps *deps, char *err, size_t errlen)
 	s->metrics = deps->metrics;
 	s->categories = deps->categories;
 	s->ncategories = deps->ncategories;
-	s->id_prefix = arc4random();
+	for (size_t i = 0; i < 10; i++)
+		s->id_prefix[i] = (char)('a' + arc4random_uniform(26));
 	/* Every request uses the same timeout: libevent keeps those in a queue. */
 	s->publish_tv = event_base_init_common_timeout(s->base, &tv);
 	s->gate = gate_new(&gopt);

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import threading
-from pathlib import Path
+from collections import Counter
 
 import pytest
 
@@ -354,7 +354,12 @@ def scan_for_card_numbers(client):
 
 
 def post_case(hs, case, session=None):
-    return hs.post(case.path, case.body, content_type=case.content_type, session=session)
+    # A fixed X-Request-Id: the relay's generated ids ("%08x%012llx", a random
+    # prefix then a zero-padded counter) can hold a Luhn-valid 13-digit run when
+    # the prefix ends in a decimal digit, which would make the card-number scan
+    # of paynet:invalid (request_id) and the log fail at random.
+    return hs.post(case.path, case.body, content_type=case.content_type, session=session,
+                   headers={"X-Request-Id": f"corpus-{case.name}"})
 
 
 def check_stored(case, redis, resp):
@@ -476,7 +481,7 @@ def test_concurrent_identical_posts_store_one_entry(relay, redis):
     hs = relay()
     n = 50
     barrier = threading.Barrier(n)
-    results = [None] * n
+    results = [(None, "no answer")] * n
 
     def fire(i):
         s = http_session()  # its own connection
@@ -494,11 +499,12 @@ def test_concurrent_identical_posts_store_one_entry(relay, redis):
         t.start()
     for t in threads:
         t.join(30)
-    codes = sorted(str(c) for c, _ in results)
+    codes = dict(Counter(c for c, _ in results))
     accepted = [json.loads(t) for c, t in results if c == 202]
     dups = [json.loads(t) for c, t in results if c == 200]
+    others = [r for r in results if r[0] not in (200, 202)]
     assert len(accepted) == 1 and len(dups) == n - 1, \
-        f"want one 202 and {n - 1} 200, got {codes}; e.g. {[r for r in results if r[0] not in (200, 202)][:3]}"
+        f"want one 202 and {n - 1} 200, got {codes}; others e.g. {others[:3]}"
     first = accepted[0]
     eid = case.event_id(case.expect["events"][0])
     assert first["event_id"] == eid, first

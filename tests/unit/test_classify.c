@@ -215,7 +215,7 @@ test_shipped_rules_table(void **state)
 		  .subject = "ch_3",
 		  .status = "charge.succeeded",
 		  .canonical = "succeeded",
-		  .time = "1700000000",
+		  .time = "2023-11-14T22:13:20Z",
 		  .event_id = "evt_1NxYz" },
 		{ .name = "gateway charge.failed, status from the type",
 		  .body = "{\"event_id\":\"evt_2\",\"type\":\"charge.failed\","
@@ -418,7 +418,7 @@ test_shipped_rules_table(void **state)
 		{ .name = "token route with an MDES token body",
 		  .body = "{\"tokens\":[{\"tokenUniqueReference\":\"DWS8\",\"status\":"
 			  "\"SUSPENDED\","
-			  "\"statusTimestamp\":\"t1\"}]}",
+			  "\"statusTimestamp\":\"2026-11-26T10:00:00.000Z\"}]}",
 		  .route = "token.status",
 		  .category = "token.status",
 		  .rule = "mdes_token_bare",
@@ -426,8 +426,8 @@ test_shipped_rules_table(void **state)
 		  .subject = "DWS8",
 		  .status = "SUSPENDED",
 		  .canonical = "suspended",
-		  .time = "t1",
-		  .event_id = "DWS8:SUSPENDED:t1" },
+		  .time = "2026-11-26T10:00:00.000Z",
+		  .event_id = "DWS8:SUSPENDED:2026-11-26T10:00:00.000Z" },
 		{ .name = "card route skips the token rule for a metadata body",
 		  .body = "{\"tokens\":[{\"tokenUniqueReference\":\"DWS9\",\"status\":\"ACTIVE\"}]"
 			  "}",
@@ -972,19 +972,39 @@ test_time_and_subject_first_present(void **state)
 {
 	static const struct expect cases[] = {
 		{ .name = "first present",
-		  .body = "{\"k\":1,\"t1\":\"T1\",\"t2\":\"T2\",\"s2\":\"S2\"}",
+		  .body = "{\"k\":1,\"t1\":\"2026-11-26T10:00:00+08:00\",\"t2\":\"2026-11-26T11:00:00Z\","
+			  "\"s2\":\"S2\"}",
 		  .category = "x",
 		  .rule = "r",
 		  .type = "x.received",
 		  .subject = "S2",
-		  .time = "T1",
+		  .time = "2026-11-26T10:00:00+08:00",
 		  .event_id = "=sha256(body)" },
-		{ .name = "empty skipped",
+		{ .name = "empty skipped, a time that is no time is dropped",
 		  .body = "{\"k\":1,\"t1\":\"\",\"t2\":1.5,\"s1\":\"\"}",
 		  .category = "x",
 		  .rule = "r",
 		  .type = "x.received",
-		  .time = "1.5",
+		  .event_id = "=sha256(body)" },
+		{ .name = "YYYYMMDDhhmmss without an offset is UTC",
+		  .body = "{\"k\":1,\"t1\":\"20261126101505\"}",
+		  .category = "x",
+		  .rule = "r",
+		  .type = "x.received",
+		  .time = "2026-11-26T10:15:05Z",
+		  .event_id = "=sha256(body)" },
+		{ .name = "Unix milliseconds",
+		  .body = "{\"k\":1,\"t2\":1700000000123}",
+		  .category = "x",
+		  .rule = "r",
+		  .type = "x.received",
+		  .time = "2023-11-14T22:13:20.123Z",
+		  .event_id = "=sha256(body)" },
+		{ .name = "impossible date",
+		  .body = "{\"k\":1,\"t1\":\"20261345101505\"}",
+		  .category = "x",
+		  .rule = "r",
+		  .type = "x.received",
 		  .event_id = "=sha256(body)" },
 	};
 	struct classify_rules *r = rules_new("");
@@ -1036,7 +1056,7 @@ test_rule_building_errors(void **state)
 	assert_int_equal(classify_rule_begin(r, "a", err), 0);
 	assert_int_equal(classify_rule_set(r, "bogus", "x", err), -EINVAL);
 	assert_string_equal(err, "unknown rule key 'bogus' (expected category, type, has, subject, "
-				 "status, substatus, time, id, verb, items or unknown_status)");
+				 "status, substatus, time, time_offset, id, verb, items or unknown_status)");
 	assert_int_equal(classify_rule_set(r, "has", "x", err), 0);
 	assert_int_equal(classify_rule_set(r, "has", "y", err), -EINVAL);
 	assert_string_equal(err, "rule key 'has' given twice");

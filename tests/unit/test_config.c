@@ -1235,7 +1235,7 @@ test_rule_errors(void **state)
 	} cases[] = {
 		{ BASE "[rule r]\ncategory = a\ntype = x\ncolour = red\n",
 		  NAME ":6: unknown rule key 'colour' (expected category, type, has, subject, "
-		       "status, substatus, time, id, verb, items or unknown_status)" },
+		       "status, substatus, time, time_offset, id, verb, items or unknown_status)" },
 		{ BASE "[rule r]\ncategory = a\nhas = x\n[rule r]\n",
 		  NAME ":6: rule 'r' is defined twice" },
 		{ BASE "[rule r]\ncategory = a\ncategory = b\n",
