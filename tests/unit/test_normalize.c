@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_normalize: the corpus in tests/data/normalize run through
+ * normalize_request directly (the same cases test_corpus.py runs through
+ * "hookstream classify" and end to end), with the built-in configuration.
+ */
+#include <dirent.h>
+#include <openssl/evp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "hookstream/config.h"
+#include "hookstream/jsonparse.h"
+#include "hookstream/normalize.h"
+
+#define CORPUS HS_SOURCE_ROOT "/tests/data/normalize"
+
+static char *
+read_file(const char *dir, const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", CORPUS, dir, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n)
+		fail_msg("cannot read %s", path);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+sha256_id(const char *data, size_t len, char *out)
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	strcpy(out, "sha256:");
+	for (size_t i = 0; i < 32; i++)
+		sprintf(out + 7 + 2 * i, "%02x", md[i]);
+}
+
+/* Compare envelope[key] with the expected value (string or null). */
+static void
+check_attr(const char *name, size_t i, const json_t *env, const json_t *want, const char *key,
+	   char *report, size_t size)
+{
+	const json_t *got = json_object_get(env, key);
+	const char *g = json_string_value(got), *w = json_string_value(want);
+	size_t used = strlen(report);
+
+	if (want == NULL)
+		return; /* not given: not checked */
+	if (json_is_null(want) ? got == NULL : (g != NULL && w != NULL && strcmp(g, w) == 0))
+		return;
+	snprintf(report + used, size - used, "  %s event %zu %s: got %s, want %s\n", name, i, key,
+		 g ? g : "(none)", w ? w : "null");
+}
+
+static void
+run_case(const struct config *cfg, const char *name, char *report, size_t size)
+{
+	size_t blen, rlen, elen;
+	char *body = read_file(name, "body", &blen);
+	char *reqtext = read_file(name, "request.json", &rlen);
+	char *exptext = read_file(name, "expect.json", &elen);
+	json_t *reqj = json_loads(reqtext, 0, NULL), *exp = json_loads(exptext, 0, NULL);
+	const char *path = json_string_value(json_object_get(reqj, "path"));
+	const char *ctype = json_string_value(json_object_get(reqj, "content_type"));
+	char route_path[512], *q;
+	const struct config_route *route;
+	struct normalize_request req;
+	struct normalize_result res;
+	struct normalize_error err;
+	const json_t *events = json_object_get(exp, "events");
+	int rc;
+
+	if (reqj == NULL || exp == NULL || path == NULL)
+		fail_msg("%s: malformed request.json/expect.json", name);
+	snprintf(route_path, sizeof(route_path), "%s", path);
+	q = strchr(route_path, '?');
+	if (q != NULL)
+		*q = '\0';
+	route = config_route_find(cfg, route_path);
+	if (route == NULL)
+		fail_msg("%s: no route %s", name, route_path);
+	req = (struct normalize_request){ .cfg = cfg,
+					  .route = route,
+					  .query = q ? strchr(path, '?') + 1 : NULL,
+					  .content_type = ctype,
+					  .source_ip = "127.0.0.1",
+					  .received_at = "2026-11-26T12:00:00.000Z",
+					  .raw = body,
+					  .raw_len = blen };
+	rc = normalize_request(&req, &res, &err);
+	if (json_object_get(exp, "status") != NULL) {
+		int want = (int)json_integer_value(json_object_get(exp, "status"));
+		const char *code = json_string_value(json_object_get(exp, "error"));
+		size_t used = strlen(report);
+
+		if (rc == 0) {
+			snprintf(report + used, size - used, "  %s: accepted, want %d %s\n", name,
+				 want, code);
+			normalize_result_fini(&res);
+		} else if (err.status != want || strcmp(err.code, code) != 0) {
+			snprintf(report + used, size - used, "  %s: got %d %s, want %d %s\n", name,
+				 err.status, err.code, want, code);
+		}
+		goto out;
+	}
+	if (rc != 0) {
+		size_t used = strlen(report);
+
+		snprintf(report + used, size - used, "  %s: refused %d %s (%s)\n", name, err.status,
+			 err.code, err.message);
+		goto out;
+	}
+	if (res.nevents != json_array_size(events)) {
+		size_t used = strlen(report);
+
+		snprintf(report + used, size - used, "  %s: %zu events, want %zu\n", name,
+			 res.nevents, json_array_size(events));
+	}
+	for (size_t i = 0; i < res.nevents && i < json_array_size(events); i++) {
+		const json_t *w = json_array_get(events, i);
+		struct jsonparse_result parsed;
+		struct jsonparse_error perr;
+		json_t *env = NULL;
+		const json_t *wid = json_object_get(w, "event_id");
+		char sha[80];
+		json_t *want_id;
+
+		/* Our parser, not jansson's: data may hold 1e400 or \u0000. */
+		if (jsonparse(res.events[i].envelope, res.events[i].envelope_len, 1024, &parsed,
+			      &perr) == 0) {
+			env = json_incref(parsed.root);
+			jsonparse_result_fini(&parsed);
+		}
+		if (env == NULL) {
+			size_t used = strlen(report);
+
+			snprintf(report + used, size - used, "  %s: event %zu is not JSON\n", name, i);
+			continue;
+		}
+		check_attr(name, i, env, json_object_get(w, "category"), "category", report, size);
+		check_attr(name, i, env, json_object_get(w, "type"), "type", report, size);
+		check_attr(name, i, env, json_object_get(w, "subject"), "subject", report, size);
+		check_attr(name, i, env, json_object_get(w, "senderstatus"), "senderstatus", report,
+			   size);
+		check_attr(name, i, env, json_object_get(w, "status"), "status", report, size);
+		check_attr(name, i, env, json_object_get(w, "rule"), "rule", report, size);
+		check_attr(name, i, env, json_object_get(w, "time"), "time", report, size);
+		if (json_is_string(wid) && strcmp(json_string_value(wid), "sha256-of-body") == 0) {
+			sha256_id(body, blen, sha);
+			want_id = json_string(sha);
+		} else {
+			want_id = json_incref((json_t *)wid);
+		}
+		check_attr(name, i, env, want_id, "id", report, size);
+		json_decref(want_id);
+		json_decref(env);
+	}
+	for (size_t i = 0; i < res.nevents; i++) {
+		const json_t *v;
+		size_t k;
+
+		json_array_foreach(json_object_get(exp, "data_contains"), k, v) {
+			if (strstr(res.events[i].envelope, json_string_value(v)) == NULL) {
+				size_t used = strlen(report);
+
+				snprintf(report + used, size - used, "  %s: data lacks %s\n", name,
+					 json_string_value(v));
+			}
+		}
+		json_array_foreach(json_object_get(exp, "data_not_contains"), k, v) {
+			if (strstr(res.events[i].envelope, json_string_value(v)) != NULL) {
+				size_t used = strlen(report);
+
+				snprintf(report + used, size - used, "  %s: data holds %s\n", name,
+					 json_string_value(v));
+			}
+		}
+	}
+	normalize_result_fini(&res);
+out:
+	json_decref(reqj);
+	json_decref(exp);
+	free(body);
+	free(reqtext);
+	free(exptext);
+}
+
+static void
+test_corpus(void **state)
+{
+	static char *const env[] = { "HOOKSTREAM_ALLOW=127.0.0.1", NULL };
+	struct config_error cerr;
+	struct config *cfg;
+	struct dirent *de;
+	static char report[65536];
+	size_t ncases = 0;
+	DIR *d = opendir(CORPUS);
+
+	(void)state;
+	if (d == NULL)
+		fail_msg("cannot open %s", CORPUS);
+	if (config_load(NULL, env, &cfg, &cerr) != 0)
+		fail_msg("built-in config: %s", cerr.message);
+	report[0] = '\0';
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "README.md") == 0)
+			continue;
+		run_case(cfg, de->d_name, report, sizeof(report));
+		ncases++;
+	}
+	closedir(d);
+	config_free(cfg);
+	if (ncases < 50)
+		fail_msg("only %zu corpus cases found in %s", ncases, CORPUS);
+	if (report[0] != '\0')
+		fail_msg("corpus mismatches:\n%s", report);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_corpus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
