@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hookstream/envelope.h"
+#include "hookstream/utf8.h"
 #include "hookstream/xalloc.h"
 
 /* Copy s replacing every byte of an invalid UTF-8 sequence by U+FFFD. */
@@ -20,13 +21,9 @@ envelope_utf8_fix(const char *s)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 
 	while (p < end) {
-		size_t len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
-			     : (*p & 0xf8) == 0xf0 ? 4 : 0;
-		json_t *probe;
+		size_t len = utf8_seq_len(p, (size_t)(end - p));
 
-		if (len > 0 && (size_t)(end - p) >= len &&
-		    (probe = json_stringn((const char *)p, len)) != NULL) {
-			json_decref(probe);
+		if (len > 0) {
 			memcpy(o, p, len);
 			o += len;
 			p += len;

@@ -14,6 +14,7 @@
 
 #include "hookstream/jsonparse.h"
 #include "hookstream/redact.h"
+#include "hookstream/utf8.h"
 #include "hookstream/xalloc.h"
 
 /* Each level costs a few stack frames; a caller's max_depth above this is
@@ -108,65 +109,6 @@ static int
 jp_peek(const struct jp *p)
 {
 	return p->pos < p->len ? (unsigned char)p->data[p->pos] : -1;
-}
-
-/*
- * Strict UTF-8 (Unicode table 3-7): no overlongs, no encoded surrogates, nothing
- * above U+10FFFF. Returns false with *bad at the first byte of the bad sequence.
- */
-static bool
-jp_utf8_ok(const unsigned char *s, size_t len, size_t *bad, const char **why)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		unsigned char lo = 0x80, hi = 0xbf;
-		size_t n;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		*bad = i;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else {
-			*why = c < 0xc0	  ? "unexpected UTF-8 continuation byte"
-			       : c < 0xc2 ? "overlong UTF-8 encoding"
-					  : "invalid UTF-8 lead byte";
-			return false;
-		}
-		if (i + 1 >= len || s[i + 1] < lo || s[i + 1] > hi) {
-			if (i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0xbf)
-				*why = c == 0xed   ? "UTF-16 surrogate encoded in UTF-8"
-				       : c == 0xf4 ? "UTF-8 code point above U+10FFFF"
-						   : "overlong UTF-8 encoding";
-			else
-				*why = "truncated UTF-8 sequence";
-			return false;
-		}
-		for (size_t k = 2; k <= n; k++) {
-			if (i + k >= len || s[i + k] < 0x80 || s[i + k] > 0xbf) {
-				*why = "truncated UTF-8 sequence";
-				return false;
-			}
-		}
-		i += n + 1;
-	}
-	return true;
 }
 
 static void
@@ -782,7 +724,7 @@ jsonparse_ex(const char *data, size_t len, const struct jsonparse_options *opt,
 		out->bom = 3;
 	p.pos = out->bom;
 	if (len > out->bom &&
-	    !jp_utf8_ok((const unsigned char *)data + out->bom, len - out->bom, &bad, &why)) {
+	    !utf8_check((const unsigned char *)data + out->bom, len - out->bom, &bad, &why)) {
 		jp_fail(&p, "invalid_utf8", out->bom + bad, "%s", why);
 		goto fail;
 	}

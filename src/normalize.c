@@ -18,6 +18,7 @@
 #include "hookstream/jsonparse.h"
 #include "hookstream/normalize.h"
 #include "hookstream/redact.h"
+#include "hookstream/utf8.h"
 #include "hookstream/xalloc.h"
 
 enum normalize_kind
@@ -288,36 +289,6 @@ normalize_result_fini(struct normalize_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0. */
-static size_t
-normalize_utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (left < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 char *
 normalize_invalid_body(const char *raw, size_t len, size_t max, bool *truncated)
 {
@@ -330,7 +301,7 @@ normalize_invalid_body(const char *raw, size_t len, size_t max, bool *truncated)
 	*truncated = false;
 	while (i < len) {
 		const unsigned char *s = (const unsigned char *)copy + i;
-		size_t n = normalize_utf8_len(s, len - i);
+		size_t n = utf8_seq_len(s, len - i);
 		char esc[8];
 		size_t elen;
 

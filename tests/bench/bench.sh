@@ -116,7 +116,7 @@ stop_pid() {
 
 cleanup() {
 	local name
-	for name in node nginx ceiling hookstream redis; do
+	for name in node nginx ceiling gate hookstream redis; do
 		if [ -n "${PIDS[$name]:-}" ]; then
 			stop_pid "${PIDS[$name]}"
 			unset "PIDS[$name]"
@@ -152,7 +152,7 @@ alive() {
 # Only what is measured, so a broken unrelated target does not stop the bench.
 NINJA_TARGETS=(hookstream)
 if ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q '^tests/bench/ceiling:'; then
-	NINJA_TARGETS+=(tests/bench/ceiling)
+	NINJA_TARGETS+=(tests/bench/ceiling tests/bench/ceiling-gate)
 fi
 ninja -C "$BUILD" "${NINJA_TARGETS[@]}" >"$TMP/ninja.log" 2>&1 ||
 	{ cat "$TMP/ninja.log" >&2; die "build failed"; }
@@ -184,10 +184,10 @@ esac
 # ---------------------------------------------------------------------------
 # Services, all on 127.0.0.1 and free ports.
 
-read -r REDIS_PORT HS_PORT HS_ADMIN CEIL_PORT NGINX_PORT NODE_PORT < <(python3 -c '
+read -r REDIS_PORT HS_PORT HS_ADMIN CEIL_PORT NGINX_PORT NODE_PORT GATE_PORT < <(python3 -c '
 import socket
 socks = []
-for _ in range(6):
+for _ in range(7):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -226,6 +226,18 @@ wait_for 10 curl -sS -o /dev/null "http://127.0.0.1:$CEIL_PORT/" ||
 
 TARGETS=(hookstream ceiling)
 SKIPPED=()
+
+# The ceiling behind hookstream's gate: what the pre-body source check costs.
+GATE=$BUILD/tests/bench/ceiling-gate
+if [ -x "$GATE" ]; then
+	taskset -c 0 "$GATE" "$GATE_PORT" >"$TMP/gate.log" 2>&1 &
+	PIDS[gate]=$!
+	wait_for 10 curl -sS -o /dev/null "http://127.0.0.1:$GATE_PORT/" ||
+		die "ceiling-gate did not start: $(tail -3 "$TMP/gate.log")"
+	TARGETS+=(gate)
+else
+	SKIPPED+=("gate: build/tests/bench/ceiling-gate was not built")
+fi
 
 NGINX=$(command -v nginx || true)
 [ -z "$NGINX" ] && [ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx
@@ -307,6 +319,7 @@ target_port() {
 	case $1 in
 	hookstream) echo "$HS_PORT" ;;
 	ceiling) echo "$CEIL_PORT" ;;
+	gate) echo "$GATE_PORT" ;;
 	nginx) echo "$NGINX_PORT" ;;
 	node) echo "$NODE_PORT" ;;
 	esac
@@ -581,6 +594,9 @@ echo " and of redis-server per response; peak RSS is VmHWM at the end; redis-ser
 echo
 HS_RPS=$(med hookstream rps)
 echo "ratio hookstream/ceiling: $(ratio "$HS_RPS" "$(med ceiling rps)")"
+if [[ " ${TARGETS[*]} " == *" gate "* ]]; then
+	echo "ratio gate/ceiling (cost of the pre-body check): $(ratio "$(med gate rps)" "$(med ceiling rps)")"
+fi
 for t in nginx node; do
 	if [[ " ${TARGETS[*]} " == *" $t "* ]]; then
 		echo "ratio hookstream/$t: $(ratio "$HS_RPS" "$(med "$t" rps)")"

@@ -3,7 +3,10 @@
  * ceiling: the bare evhttp ceiling for tests/bench/bench.sh. One thread, one
  * event_base, default evhttp settings; every request is answered 202 with a
  * small JSON body and never touches Redis, so its rate bounds what hookstream
- * can reach on the same core with the same HTTP stack.
+ * can reach on the same core with the same HTTP stack. Built a second time
+ * with CEILING_GATE as ceiling-gate: the same server behind hookstream's gate
+ * (allowlist check on the first bytes, request framing), which measures what
+ * the pre-body source check costs on its own.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -15,12 +18,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef CEILING_GATE
+#include <event2/bufferevent.h>
+
+#include "hookstream/gate.h"
+
+static struct gate *ceiling_gate;
+#endif
+
 static const char ceiling_body[] = "{\"status\":\"accepted\"}\n";
 
 static void
 ceiling_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct evbuffer *reply = arg;
+#ifdef CEILING_GATE
+	struct gate_conn *conn = gate_conn_of(ceiling_gate, req);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(
+		evhttp_request_get_connection(req));
+
+	/* What hookstream's server does per request around the gate. */
+	if (conn == NULL || gate_begin_request(conn))
+		abort();
+	gate_watch_request(conn, req);
+#endif
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "application/json");
@@ -28,6 +49,9 @@ ceiling_request_cb(struct evhttp_request *req, void *arg)
 	if (evbuffer_add(reply, ceiling_body, sizeof(ceiling_body) - 1) < 0)
 		abort();
 	evhttp_send_reply(req, 202, NULL, reply);
+#ifdef CEILING_GATE
+	bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+#endif
 }
 
 static void
@@ -86,6 +110,19 @@ main(int argc, char **argv)
 		goto out;
 	}
 	evhttp_set_gencb(http, ceiling_request_cb, reply);
+#ifdef CEILING_GATE
+	{
+		static struct access_list allow;
+		struct access_error aerr;
+		struct gate_options gopt = { .allow = &allow,
+					     .limits = { .max_head = 16384, .max_body = 1048576 } };
+
+		if (access_list_parse("127.0.0.1", &allow, &aerr) < 0)
+			abort();
+		ceiling_gate = gate_new(&gopt);
+		evhttp_set_bevcb(http, gate_bevcb, ceiling_gate);
+	}
+#endif
 	if (evhttp_bind_socket(http, "127.0.0.1", port) < 0) {
 		fprintf(stderr, "ceiling: cannot listen on 127.0.0.1:%u: %s\n", port,
 			strerror(errno));

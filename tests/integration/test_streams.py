@@ -213,3 +213,16 @@ def test_healthcheck_subcommand(relay, redis):
     assert p.returncode == 1, (p.returncode, p.stdout)
     p = subprocess.run([hs.argv[0], "healthcheck"], env=env, capture_output=True, timeout=10)
     assert p.returncode == 0, (p.returncode, p.stdout)
+
+
+def test_script_cache_flushed_falls_back_to_eval(relay, redis):
+    """Redis forgetting the script (SCRIPT FLUSH, a restart) must not fail a publish."""
+    hs = relay()
+    assert_accepted(hs.post("/webhook", _duitnow("E2E-noscript-1")), "payment.status")
+    redis.client.script_flush()
+    assert_accepted(hs.post("/webhook", _duitnow("E2E-noscript-2")), "payment.status")
+    # EVAL cached it again: the next one goes through EVALSHA.
+    assert_accepted(hs.post("/webhook", _duitnow("E2E-noscript-3")), "payment.status")
+    r = hs.post("/webhook", _duitnow("E2E-noscript-2"))
+    assert r.status_code == 200 and r.json()["status"] == "duplicate", r.text
+    assert redis.client.xlen("paynet:payment.status") == 3
