@@ -9,49 +9,9 @@
 #include <string.h>
 
 #include "hookstream/form.h"
+#include "hookstream/pct.h"
 #include "hookstream/redact.h"
 #include "hookstream/xalloc.h"
-
-static int
-form_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode [b, e) into a new buffer of *n bytes; NULL on a bad escape. */
-static char *
-form_decode(const char *b, const char *e, size_t *n)
-{
-	char *out = xmalloc((size_t)(e - b) + 1), *o = out;
-
-	while (b < e) {
-		if (*b == '+') {
-			*o++ = ' ';
-			b++;
-		} else if (*b == '%') {
-			int hi = e - b >= 3 ? form_hex(b[1]) : -1;
-			int lo = e - b >= 3 ? form_hex(b[2]) : -1;
-
-			if (hi < 0 || lo < 0) {
-				free(out);
-				return NULL;
-			}
-			*o++ = (char)(hi * 16 + lo);
-			b += 3;
-		} else {
-			*o++ = *b++;
-		}
-	}
-	*o = '\0';
-	*n = (size_t)(o - out);
-	return out;
-}
 
 int
 form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
@@ -78,8 +38,8 @@ form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
 			p = pe + 1;
 			continue;
 		}
-		name = form_decode(p, eq ? eq : pe, &nlen);
-		value = eq ? form_decode(eq + 1, pe, &vlen) : xstrdup("");
+		name = pct_decode(p, eq ? eq : pe, true, false, &nlen);
+		value = eq ? pct_decode(eq + 1, pe, true, false, &vlen) : xstrdup("");
 		if (!eq)
 			vlen = 0;
 		if (name == NULL || value == NULL || nlen == 0 || memchr(name, '\0', nlen) ||

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hookstream/jsonpath.h"
+#include "hookstream/pct.h"
 #include "hookstream/xalloc.h"
 
 #define JSONPATH_MAX_SEGMENTS 32
@@ -225,17 +226,6 @@ jsonpath_get_text(const struct jsonpath *p, const json_t *root, const char *quer
 	}
 }
 
-static int
-jsonpath_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 char *
 jsonpath_query_param(const char *query, const char *name)
 {
@@ -246,29 +236,7 @@ jsonpath_query_param(const char *query, const char *name)
 		const char *end = amp ? amp : s + strlen(s);
 
 		if ((size_t)(end - s) > nlen && strncmp(s, name, nlen) == 0 && s[nlen] == '=') {
-			const char *v = s + nlen + 1;
-			char *out = xmalloc((size_t)(end - v) + 1), *o = out;
-
-			while (v < end) {
-				if (*v == '+') {
-					*o++ = ' ';
-					v++;
-				} else if (*v == '%') {
-					int hi = end - v > 2 ? jsonpath_hex(v[1]) : -1;
-					int lo = end - v > 2 ? jsonpath_hex(v[2]) : -1;
-
-					if (hi < 0 || lo < 0 || (hi | lo) == 0) {
-						free(out);
-						return NULL;
-					}
-					*o++ = (char)(hi * 16 + lo);
-					v += 3;
-				} else {
-					*o++ = *v++;
-				}
-			}
-			*o = '\0';
-			return out;
+			return pct_decode(s + nlen + 1, end, true, true, NULL);
 		}
 		s = amp ? amp + 1 : NULL;
 	}

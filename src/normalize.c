@@ -5,7 +5,6 @@
  * a JSON object of strings; the tree the rules read is parsed once.
  */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,21 +169,8 @@ normalize_mask_result(struct classify_result *cr)
 	/* A body hash is already what a card-bearing id becomes (its hex may
 	 * hold a Luhn-valid digit run by chance; that is not a card number). */
 	if (strncmp(cr->event_id, "sha256:", 7) != 0 && redact_pans(copy, strlen(copy)) > 0) {
-		static const char hex[] = "0123456789abcdef";
-		unsigned char md[32];
-		unsigned int mdlen = 0;
-		char *id = xmalloc(7 + 64 + 1);
+		char *id = classify_sha256_id(cr->event_id, strlen(cr->event_id));
 
-		if (EVP_Digest(cr->event_id, strlen(cr->event_id), md, &mdlen, EVP_sha256(), NULL) !=
-			    1 ||
-		    mdlen != 32)
-			abort();
-		memcpy(id, "sha256:", 7);
-		for (size_t i = 0; i < 32; i++) {
-			id[7 + 2 * i] = hex[md[i] >> 4];
-			id[8 + 2 * i] = hex[md[i] & 15];
-		}
-		id[71] = '\0';
 		free(cr->event_id);
 		cr->event_id = id;
 	}

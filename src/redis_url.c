@@ -11,45 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hookstream/pct.h"
 #include "hookstream/redis_url.h"
 #include "hookstream/xalloc.h"
-
-static int
-redis_url_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode [b, e) into a new string; NULL on a bad escape or NUL. */
-static char *
-redis_url_decode(const char *b, const char *e)
-{
-	char *out = xmalloc((size_t)(e - b) + 1), *o = out;
-
-	while (b < e) {
-		if (*b == '%') {
-			int hi, lo;
-
-			if (e - b < 3 || (hi = redis_url_hexval(b[1])) < 0 ||
-			    (lo = redis_url_hexval(b[2])) < 0 || (hi == 0 && lo == 0)) {
-				free(out);
-				return NULL;
-			}
-			*o++ = (char)(hi * 16 + lo);
-			b += 3;
-		} else {
-			*o++ = *b++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
 
 /* Parse a decimal in [min, max] from [b, e). */
 static bool
@@ -87,7 +51,7 @@ redis_url_parse_unix(const char *rest, struct redis_url *out, const char **why)
 	if (*rest != '/')
 		return redis_url_fail(out, why, "unix:// needs an absolute path (unix:///run/redis.sock)");
 	out->kind = REDIS_URL_UNIX;
-	out->path = redis_url_decode(rest, end);
+	out->path = pct_decode(rest, end, false, true, NULL);
 	if (out->path == NULL)
 		return redis_url_fail(out, why, "bad percent-escape in socket path");
 	if (q != NULL) {
@@ -125,11 +89,11 @@ redis_url_parse(const char *text, struct redis_url *out, const char **why)
 		if (colon == NULL)
 			return redis_url_fail(out, why, "credentials must be [user]:password@");
 		if (colon > p) {
-			out->user = redis_url_decode(p, colon);
+			out->user = pct_decode(p, colon, false, true, NULL);
 			if (out->user == NULL)
 				return redis_url_fail(out, why, "bad percent-escape in user");
 		}
-		out->password = redis_url_decode(colon + 1, at);
+		out->password = pct_decode(colon + 1, at, false, true, NULL);
 		if (out->password == NULL)
 			return redis_url_fail(out, why, "bad percent-escape in password");
 		p = at + 1;

@@ -82,4 +82,7 @@ void classify_run(const struct classify_rules *r, const struct classify_input *i
 
 void classify_result_fini(struct classify_result *res);
 
+/* "sha256:<64 hex>" of data: the id of last resort (new string). */
+char *classify_sha256_id(const void *data, size_t len);
+
 #endif
