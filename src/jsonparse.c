@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,11 @@ struct jp {
 	unsigned int max_depth;
 	const struct jsonparse_options *opt;
 	json_t *tomb; /* stands for a dropped member until its object is complete */
+	/* The key (offset into buf) of each open member, by depth; SIZE_MAX for
+	 * an array element. Read by field rules written as paths. */
+	struct {
+		size_t off, n;
+	} path[JSONPARSE_DEPTH_CAP + 1];
 	size_t last_comma; /* offset of the last ',' between members, for drops */
 	struct jsonparse_result *res;
 	struct jsonparse_error *err;
@@ -460,11 +466,47 @@ jp_fail_duplicate(struct jp *p, size_t at, const char *key, size_t n)
 /* One "key": value member of obj. The key is masked before the duplicate check
  * so that the message never shows a card number, and two card numbers that
  * mask alike cannot silently replace one another. */
+/* Does one segment of a rule ("name" or "*") match path level d? */
 static bool
-jp_key_in(char *const *keys, size_t nkeys, const char *key, size_t n)
+jp_segment_is(const struct jp *p, unsigned int d, const char *seg, size_t len)
 {
-	for (size_t i = 0; i < nkeys; i++)
-		if (strlen(keys[i]) == n && memcmp(keys[i], key, n) == 0)
+	if (len == 1 && seg[0] == '*')
+		return true;
+	return p->path[d].off != SIZE_MAX && p->path[d].n == len &&
+	       memcmp(p->buf + p->path[d].off, seg, len) == 0;
+}
+
+/*
+ * A field rule matches the member being parsed at depth: a plain name matches
+ * that key at any depth; a dotted path ("card.cvv", "tokens.*.tokenInfo")
+ * matches from the root, "*" standing for any key or any array element.
+ */
+static bool
+jp_rule_matches(const struct jp *p, const char *rule, unsigned int depth)
+{
+	unsigned int d = 0;
+	const char *seg = rule;
+
+	if (strchr(rule, '.') == NULL)
+		return jp_segment_is(p, depth - 1, rule, strlen(rule)) && rule[0] != '*';
+	for (;;) {
+		const char *dot = strchr(seg, '.');
+		size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
+
+		if (d >= depth || !jp_segment_is(p, d, seg, len))
+			return false;
+		d++;
+		if (dot == NULL)
+			return d == depth;
+		seg = dot + 1;
+	}
+}
+
+static bool
+jp_key_in(const struct jp *p, char *const *rules, size_t nrules, unsigned int depth)
+{
+	for (size_t i = 0; i < nrules; i++)
+		if (jp_rule_matches(p, rules[i], depth))
 			return true;
 	return false;
 }
@@ -507,8 +549,10 @@ jp_member(struct jp *p, json_t *obj, unsigned int depth, bool *dropped)
 	p->pos++;
 	jp_ws(p);
 	if (p->opt != NULL) {
-		mask = jp_key_in(p->opt->mask_keys, p->opt->nmask, p->buf + off, n);
-		drop = jp_key_in(p->opt->drop_keys, p->opt->ndrop, p->buf + off, n);
+		p->path[depth - 1].off = off;
+		p->path[depth - 1].n = n;
+		mask = jp_key_in(p, p->opt->mask_keys, p->opt->nmask, depth);
+		drop = jp_key_in(p, p->opt->drop_keys, p->opt->ndrop, depth);
 	}
 	vstart = p->pos;
 	edits_before = p->res->nedits;
@@ -569,7 +613,10 @@ jp_drop_comma(struct jp *p, bool followed, bool first)
 static int
 jp_element(struct jp *p, json_t *arr, unsigned int depth)
 {
-	json_t *v = jp_value(p, depth);
+	json_t *v;
+
+	p->path[depth - 1].off = SIZE_MAX;
+	v = jp_value(p, depth);
 
 	if (v == NULL)
 		return -EINVAL;

@@ -54,7 +54,8 @@ struct jsonparse_result {
 HS_WUR int jsonparse(const char *data, size_t len, unsigned int max_depth,
 		     struct jsonparse_result *out, struct jsonparse_error *err);
 
-/* Field-name rules applied while parsing (names matched at any depth). */
+/* Field rules applied while parsing: a plain name matches that key at any
+ * depth; a dotted path matches from the root, "*" = any key or array element. */
 struct jsonparse_options {
 	unsigned int max_depth;
 	char *const *mask_keys; /* values become "[REDACTED]" */

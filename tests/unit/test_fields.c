@@ -85,6 +85,50 @@ test_payload_stays_valid(void **state)
 }
 
 static void
+test_paths(void **state)
+{
+	static char *pmask[] = { "card.cvv", "tokens.*.tokenInfo.accountPanSuffix", "*.secret" };
+	static char *pdrop[] = { "meta.debug" };
+	static const struct jsonparse_options popt = {
+		.max_depth = 64, .mask_keys = pmask, .nmask = 3, .drop_keys = pdrop, .ndrop = 1
+	};
+	static const struct field_case cases[] = {
+		/* Only the cvv under card, not one elsewhere. */
+		{ "{\"card\":{\"cvv\":\"1\"},\"cvv\":\"2\",\"x\":{\"card\":{\"cvv\":\"3\"}}}",
+		  "{\"card\":{\"cvv\":\"[REDACTED]\"},\"cvv\":\"2\",\"x\":{\"card\":{\"cvv\":\"3\"}}}",
+		  1, 0 },
+		/* "*" stands for an array element. */
+		{ "{\"tokens\":[{\"tokenInfo\":{\"accountPanSuffix\":\"1111\"}},{\"tokenInfo\":{}}]}",
+		  "{\"tokens\":[{\"tokenInfo\":{\"accountPanSuffix\":\"[REDACTED]\"}},{\"tokenInfo\":{}}]}",
+		  1, 0 },
+		/* "*" as the first segment: any top-level key, one level down only. */
+		{ "{\"a\":{\"secret\":1,\"b\":{\"secret\":2}},\"secret\":3}",
+		  "{\"a\":{\"secret\":\"[REDACTED]\",\"b\":{\"secret\":2}},\"secret\":3}", 1, 0 },
+		{ "{\"meta\":{\"debug\":true,\"v\":1},\"debug\":1}",
+		  "{\"meta\":{\"v\":1},\"debug\":1}", 0, 1 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct field_case *c = &cases[i];
+		struct jsonparse_result res;
+		struct jsonparse_error err;
+		size_t len;
+		char *out;
+
+		if (jsonparse_ex(c->in, strlen(c->in), &popt, &res, &err) != 0)
+			fail_msg("%s: refused: %s", c->in, err.message);
+		out = jsonparse_apply_edits(c->in, strlen(c->in), &res, &len);
+		if (strcmp(out, c->out) != 0)
+			fail_msg("%s\n  got  %s\n  want %s", c->in, out, c->out);
+		if (res.fields_masked != c->masked || res.fields_dropped != c->dropped)
+			fail_msg("%s: masked %zu dropped %zu, want %zu %zu", c->in,
+				 res.fields_masked, res.fields_dropped, c->masked, c->dropped);
+		jsonparse_result_fini(&res);
+		free(out);
+	}
+}
+
+static void
 test_dropped_key_still_duplicate(void **state)
 {
 	static const char *const bodies[] = { "{\"pin\":1,\"pin\":2}", "{\"a\":1,\"pin\":1,\"pin\":2}" };
@@ -104,6 +148,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_payload_stays_valid),
+		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_dropped_key_still_duplicate),
 	};
 
