@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Build hookstream twice (release with -Dwerror=true, then debug with ASan+UBSan)
-# and run every suite against each build: unit (cmocka via meson test) and
-# integration (pytest driving real redis-server and hookstream processes).
+# and run every suite against each build: unit (cmocka via meson test, plus the
+# fuzz corpora replayed) and integration (pytest driving real redis-server and
+# hookstream processes); between the two, build the container image and check
+# it (tests/container/test_image.sh, needs root for podman/buildah).
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +50,9 @@ if build build --buildtype=debugoptimized -Dwerror=true; then
 else
 	failed_steps=$((failed_steps + 1))
 fi
+
+step "container image (podman build, buildah run; needs root)"
+RESULTS_DIR="$results" tests/container/test_image.sh
 
 step "sanitizer build (ASan + UBSan)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
