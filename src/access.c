@@ -285,3 +285,70 @@ access_prefix_format(const struct access_prefix *p, char *buf, size_t len)
 	(void)snprintf(buf, len, "%s/%u", addr, is_v4 ? p->bits - ACCESS_V4_SHIFT : p->bits);
 	return buf;
 }
+
+/* Parse one X-Forwarded-For entry [b, e) (trimmed, optional port) into addr. */
+static bool
+access_xff_entry(const char *b, const char *e, uint8_t *addr)
+{
+	bool is_v4;
+
+	while (b < e && (*b == ' ' || *b == '\t'))
+		b++;
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (b < e && *b == '[') {
+		const char *close = memchr(b, ']', (size_t)(e - b));
+
+		if (close == NULL)
+			return false;
+		return parse_address(b + 1, (size_t)(close - b - 1), addr, &is_v4);
+	}
+	/* "1.2.3.4:80": one colon means a port; IPv6 has several. */
+	{
+		const char *colon = memchr(b, ':', (size_t)(e - b));
+
+		if (colon != NULL && memchr(colon + 1, ':', (size_t)(e - colon - 1)) == NULL)
+			e = colon;
+	}
+	return b < e && parse_address(b, (size_t)(e - b), addr, &is_v4);
+}
+
+static void
+access_format_addr(const uint8_t *addr, char *out, size_t outlen)
+{
+	bool is_v4 = memcmp(addr, v4_mapped, sizeof(v4_mapped)) == 0;
+
+	if (inet_ntop(is_v4 ? AF_INET : AF_INET6, is_v4 ? addr + sizeof(v4_mapped) : addr, out,
+		      (socklen_t)outlen) == NULL && outlen > 0)
+		out[0] = '\0';
+}
+
+int
+access_forwarded_client(const struct access_list *trusted, const char *xff, const char *peer,
+			char *out, size_t outlen)
+{
+	uint8_t addr[16];
+	const char *end;
+
+	if (xff == NULL || xff[strspn(xff, " \t,")] == '\0') {
+		(void)snprintf(out, outlen, "%s", peer);
+		return 0;
+	}
+	end = xff + strlen(xff);
+	while (end > xff) {
+		const char *b = end;
+
+		while (b > xff && b[-1] != ',')
+			b--;
+		if (b[strspn(b, " \t")] != ',' && b + strspn(b, " \t") < end) {
+			if (!access_xff_entry(b, end, addr))
+				return -EINVAL;
+			access_format_addr(addr, out, outlen);
+			if (!list_contains(trusted, addr))
+				return 0;
+		}
+		end = b > xff ? b - 1 : xff;
+	}
+	/* Every hop was a trusted proxy: the left-most is as far as we can see. */
+	return 0;
+}

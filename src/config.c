@@ -267,10 +267,12 @@ bad_uint:
 			return config_fail(ld, o, "%s: %s", k->name, why);
 		break;
 	case CONFIG_CIDRS: {
+		struct access_list *list =
+			strcmp(k->name, "allow") == 0 ? &cfg->allow : &cfg->trusted_proxies;
 		struct access_error aerr;
 
-		access_list_fini(&cfg->allow);
-		if (access_list_parse(value, &cfg->allow, &aerr) < 0)
+		access_list_fini(list);
+		if (access_list_parse(value, list, &aerr) < 0)
 			return config_fail(ld, o, "%s: '%s': %s%s%s%s", k->name, aerr.token,
 					   aerr.message, aerr.hint[0] ? "; did you mean " : "",
 					   aerr.hint, aerr.hint[0] ? "?" : "");
@@ -392,8 +394,14 @@ static int
 config_route_set(struct config_loader *ld, struct config_route *r, const char *key,
 		 const char *value, const struct config_origin *o)
 {
-	static const char *const keys[] = { "category", "success_status", "success_body",
-					    "success_content_type" };
+	static const char *const keys[] = { "category",
+					    "success_status",
+					    "success_body",
+					    "success_content_type",
+					    "signature_scheme",
+					    "signature_secrets",
+					    "signature_header",
+					    "signature_tolerance" };
 	unsigned int bit = 0;
 
 	for (size_t i = 0; i < HS_ARRAY_LEN(keys); i++)
@@ -402,7 +410,8 @@ config_route_set(struct config_loader *ld, struct config_route *r, const char *k
 	if (bit == 0)
 		return config_fail(ld, o,
 				   "unknown route key '%s' (expected category, success_status, "
-				   "success_body or success_content_type)",
+				   "success_body, success_content_type, signature_scheme, "
+				   "signature_secrets, signature_header or signature_tolerance)",
 				   key);
 	if (ld->route_keys_seen & bit)
 		return config_fail(ld, o, "%s: given twice in [route %s]", key, r->path);
@@ -424,6 +433,14 @@ config_route_set(struct config_loader *ld, struct config_route *r, const char *k
 			return config_fail(ld, o, "success_status: expected 200, 201, 202 or 204");
 	} else if (strcmp(key, "success_body") == 0) {
 		r->success_body = xstrdup(value);
+	} else if (strncmp(key, "signature_", 10) == 0) {
+		char **slot = strcmp(key, "signature_scheme") == 0    ? &r->signature_scheme
+			      : strcmp(key, "signature_secrets") == 0 ? &r->signature_secrets
+			      : strcmp(key, "signature_header") == 0  ? &r->signature_header
+								      : &r->signature_tolerance;
+
+		*slot = xstrdup(value);
+		r->signature_line = o->line;
 	} else {
 		if (*value == '\0' || strpbrk(value, "\r\n") != NULL)
 			return config_fail(ld, o, "success_content_type: expected a media type");
@@ -521,6 +538,45 @@ unknown:
 	return 0;
 }
 
+/* The route's signature check: its own settings over the global defaults.
+ * Messages never quote a secret (verify_config_parse makes sure of that). */
+static int
+config_route_verify(struct config_loader *ld, struct config_route *r)
+{
+	const struct config *cfg = ld->cfg;
+	const char *scheme = r->signature_scheme ? r->signature_scheme : cfg->signature_scheme;
+	const char *secrets = r->signature_secrets ? r->signature_secrets : cfg->signature_secrets;
+	const char *header = r->signature_header ? r->signature_header : cfg->signature_header;
+	uint64_t tolerance = cfg->signature_tolerance;
+	struct config_origin o = { .line = r->signature_line };
+	char err[256];
+	size_t idx = 0;
+
+	if (r->signature_tolerance != NULL) {
+		char *end;
+		unsigned long long v = strtoull(r->signature_tolerance, &end, 10);
+
+		if (*r->signature_tolerance == '\0' || *end != '\0' || v < 1 || v > 86400)
+			return config_fail(ld, &o, "[route %s] signature_tolerance: expected 1 to 86400",
+					   r->path);
+		tolerance = v;
+	}
+	/* The header setting has a default, so it is only handed on where it means
+	 * something. */
+	if (strcmp(scheme, "hmac-sha256") != 0)
+		header = NULL;
+	if (verify_config_parse(&r->verify, scheme, secrets, header, tolerance, err,
+				sizeof(err)) < 0) {
+		if (r->signature_line == 0) {
+			config_key_find("signature_scheme", &idx);
+			return config_fail(ld, &ld->origin[idx], "signature (route %s): %s", r->path,
+					   err);
+		}
+		return config_fail(ld, &o, "[route %s] signature: %s", r->path, err);
+	}
+	return 0;
+}
+
 static int
 config_validate(struct config_loader *ld)
 {
@@ -548,6 +604,9 @@ config_validate(struct config_loader *ld)
 	}
 	if (cfg->nroutes == 0)
 		return config_fail(ld, NULL, "no [route /path] section: nothing would be accepted");
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		if (config_route_verify(ld, &cfg->routes[i]) < 0)
+			return -EINVAL;
 	return 0;
 }
 
@@ -657,11 +716,17 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];
 
-		if (k->type != CONFIG_UINT && k->type != CONFIG_LEVEL && k->type != CONFIG_FORMAT)
-			free(*(char **)(void *)((char *)cfg + k->offset));
+		if (k->type != CONFIG_UINT && k->type != CONFIG_LEVEL && k->type != CONFIG_FORMAT) {
+			char *text = *(char **)(void *)((char *)cfg + k->offset);
+
+			if (k->secret && text != NULL)
+				explicit_bzero(text, strlen(text));
+			free(text);
+		}
 	}
 	redis_url_fini(&cfg->redis);
 	access_list_fini(&cfg->allow);
+	access_list_fini(&cfg->trusted_proxies);
 	config_groups_free(cfg);
 	config_list_free(&cfg->redact_fields, &cfg->nredact_fields);
 	config_list_free(&cfg->drop_fields, &cfg->ndrop_fields);
@@ -670,6 +735,14 @@ config_free(struct config *cfg)
 		free(cfg->routes[i].category);
 		free(cfg->routes[i].success_body);
 		free(cfg->routes[i].success_content_type);
+		free(cfg->routes[i].signature_scheme);
+		if (cfg->routes[i].signature_secrets != NULL)
+			explicit_bzero(cfg->routes[i].signature_secrets,
+				       strlen(cfg->routes[i].signature_secrets));
+		free(cfg->routes[i].signature_secrets);
+		free(cfg->routes[i].signature_header);
+		free(cfg->routes[i].signature_tolerance);
+		verify_config_fini(&cfg->routes[i].verify);
 	}
 	free(cfg->routes);
 	classify_rules_free(cfg->rules);

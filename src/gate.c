@@ -145,7 +145,11 @@ gate_decide(struct gate_conn *conn)
 		else
 			inet_ntop(AF_INET6, a, conn->peer, sizeof(conn->peer));
 	}
-	conn->allowed = access_allows(conn->gate->opt.allow, (struct sockaddr *)&ss);
+	conn->via_proxy = conn->gate->opt.trusted != NULL &&
+			  access_allows(conn->gate->opt.trusted, (struct sockaddr *)&ss);
+	/* A proxy is let in here; the client it names is checked per request. */
+	conn->allowed = conn->via_proxy ||
+			access_allows(conn->gate->opt.allow, (struct sockaddr *)&ss);
 }
 
 static void

@@ -195,6 +195,7 @@ normalize_event_fill(const struct normalize_request *req, const struct classify_
 		.sourceip = req->source_ip,
 		.receivedat = req->received_at,
 		.rule = cr->rule,
+		.verifiedby = req->verified_by,
 		.data = data,
 		.data_len = data_len,
 		.batch_index = index,

@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "hookstream/access.h"
 #include "hookstream/classify.h"
 #include "hookstream/config.h"
 #include "hookstream/normalize.h"
@@ -30,6 +32,7 @@
 #include "hookstream/redact.h"
 #include "hookstream/server.h"
 #include "hookstream/timeutil.h"
+#include "hookstream/verify.h"
 #include "hookstream/xalloc.h"
 
 struct server {
@@ -352,6 +355,43 @@ request_published_cb(void *arg, const struct publish_result *res)
 	request_free(rq);
 }
 
+/*
+ * The client behind a trusted proxy (X-Forwarded-For, every such header
+ * joined), checked against the allowlist. False when it is not allowed or the
+ * header is not made of addresses; client holds what was found, if anything.
+ */
+static bool
+server_forwarded_client(const struct server *s, struct evkeyvalq *in, const char *peer,
+			char *client, size_t len)
+{
+	char *xff = NULL;
+	size_t xlen = 0;
+	bool ok;
+
+	for (struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
+		size_t vlen;
+
+		if (strcasecmp(h->key, "X-Forwarded-For") != 0)
+			continue;
+		vlen = strlen(h->value);
+		xff = xrealloc(xff, xlen + vlen + 2);
+		if (xlen > 0)
+			xff[xlen++] = ',';
+		memcpy(xff + xlen, h->value, vlen + 1);
+		xlen += vlen;
+	}
+	ok = access_forwarded_client(&s->cfg->trusted_proxies, xff, peer, client, len) == 0 &&
+	     access_allows_str(&s->cfg->allow, client);
+	free(xff);
+	return ok;
+}
+
+static const char *
+server_header_cb(void *arg, const char *name)
+{
+	return evhttp_find_header(arg, name);
+}
+
 static size_t
 server_route_index(const struct server *s, const char *path, const struct config_route **route)
 {
@@ -446,6 +486,8 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	struct normalize_request nreq;
 	struct normalize_error nerr;
 	struct publish_item items[64];
+	struct verify_result vr;
+	char client[INET6_ADDRSTRLEN] = "";
 	struct timespec now;
 	struct request *rq;
 	char request_id[48];
@@ -465,6 +507,15 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	gate_watch_request(conn, req);
+	if (conn->via_proxy && !server_forwarded_client(s, in, conn->peer, client, sizeof(client))) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		server_reject(s, req, t0, s->cfg->nroutes, "-", request_id,
+			      client[0] ? client : source_ip, 403, "source_not_allowed",
+			      "this source address is not allowed to post notifications");
+		return;
+	}
+	if (conn->via_proxy)
+		source_ip = client;
 	if (path == NULL || *path == '\0')
 		path = "/";
 	route_idx = server_route_index(s, path, &route);
@@ -484,6 +535,18 @@ server_request_cb(struct evhttp_request *req, void *arg)
 			      "length_required", "send a Content-Length (or chunked) body");
 		return;
 	}
+	len = evbuffer_get_length(body);
+	raw = (const char *)evbuffer_pullup(body, -1);
+	if (raw == NULL)
+		raw = "";
+	/* Before anything is kept: an unauthenticated body is never stored. */
+	if (!verify_request(&route->verify,
+			    &(struct verify_headers){ .get = server_header_cb, .arg = in }, raw, len,
+			    (int64_t)time(NULL), &vr)) {
+		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 401,
+			      vr.error, vr.message);
+		return;
+	}
 	if (!publisher_ready(s->pub)) {
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
 			      "redis_unavailable", "redis is unreachable; retry later");
@@ -495,10 +558,6 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 
-	len = evbuffer_get_length(body);
-	raw = (const char *)evbuffer_pullup(body, -1);
-	if (raw == NULL)
-		raw = "";
 	rq = xcalloc(1, sizeof(*rq));
 	rq->srv = s;
 	rq->req = req;
@@ -516,6 +575,8 @@ server_request_cb(struct evhttp_request *req, void *arg)
 					   .content_type = ctype,
 					   .source_ip = rq->source_ip,
 					   .received_at = rq->received_at,
+					   .verified_by = route->verify.scheme != VERIFY_NONE ? vr.scheme
+											      : NULL,
 					   .raw = raw,
 					   .raw_len = len };
 	if (normalize_request(&nreq, &rq->norm, &nerr) < 0) {
@@ -554,6 +615,7 @@ server_new(const struct server_deps *deps, char *err, size_t errlen)
 	const struct config *cfg = deps->cfg;
 	struct gate_options gopt = {
 		.allow = &cfg->allow,
+		.trusted = &cfg->trusted_proxies,
 		.limits = { .max_head = cfg->max_header, .max_body = cfg->max_body },
 	};
 	struct timeval tv = { (time_t)(cfg->publish_timeout / 1000),

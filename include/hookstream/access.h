@@ -60,6 +60,19 @@ bool access_allows(const struct access_list *list, const struct sockaddr *sa);
  * a zone suffix is ignored). Unparseable text is never allowed. */
 bool access_allows_str(const struct access_list *list, const char *addr);
 
+/*
+ * The real client behind trusted proxies. xff is the X-Forwarded-For value
+ * (several headers joined with ","), possibly NULL. Walking from the right, the
+ * first address not inside trusted is the client; when every address is
+ * trusted (or there is none) the left-most one is, and with no header at all
+ * the peer itself. Entries may carry a port ("1.2.3.4:5", "[::1]:5"), which is
+ * dropped. The client is written in canonical numeric form (IPv4-mapped
+ * IPv6 as IPv4) into out. Returns 0, or -EINVAL when an entry is not an
+ * address (a forged or broken header: refuse the request).
+ */
+HS_WUR int access_forwarded_client(const struct access_list *trusted, const char *xff,
+				   const char *peer, char *out, size_t outlen);
+
 /* Format a prefix back to text ("10.0.0.0/8", "2001:db8::/32") into buf.
  * Returns buf. IPv4 prefixes are printed in IPv4 form. */
 const char *access_prefix_format(const struct access_prefix *p, char *buf, size_t len);

@@ -17,6 +17,7 @@
 #include "hookstream/compiler.h"
 #include "hookstream/log.h"
 #include "hookstream/redis_url.h"
+#include "hookstream/verify.h"
 
 #define CONFIG_ENV_PREFIX "HOOKSTREAM_"
 #define CONFIG_BUILTIN_NAME "<built-in>"
@@ -27,6 +28,13 @@ struct config_route {
 	int success_status;          /* 0: the JSON answer (202 / 200 duplicate) */
 	char *success_body;          /* literal body for success_status, or NULL */
 	char *success_content_type;  /* for success_body; default text/plain */
+	/* Signature settings written in the route (NULL: the global default). */
+	char *signature_scheme;
+	char *signature_secrets;
+	char *signature_header;
+	char *signature_tolerance;
+	unsigned int signature_line; /* where the route set them, for messages */
+	struct verify_config verify; /* effective: route settings over the defaults */
 };
 
 struct config {
@@ -38,6 +46,8 @@ struct config {
 	struct redis_url redis;
 	char *allow_text;
 	struct access_list allow;
+	char *trusted_proxies_text;
+	struct access_list trusted_proxies;
 	char *stream_prefix;
 	uint64_t stream_maxlen;
 	uint64_t stream_retention;
@@ -61,6 +71,10 @@ struct config {
 	char *redact_fields_text;
 	char **redact_fields; /* JSON/form field names whose values are masked */
 	size_t nredact_fields;
+	char *signature_scheme;
+	char *signature_secrets; /* secret */
+	char *signature_header;
+	uint64_t signature_tolerance;
 	char *drop_fields_text;
 	char **drop_fields; /* JSON/form field names removed from the payload */
 	size_t ndrop_fields;

@@ -23,6 +23,7 @@ struct evhttp_request;
 
 struct gate_options {
 	const struct access_list *allow; /* borrowed; outlives the gate */
+	const struct access_list *trusted; /* proxies: let in, X-Forwarded-For decides (borrowed) */
 	struct httpframe_limits limits;
 };
 
@@ -39,6 +40,7 @@ struct gate_conn {
 	unsigned int outstanding;   /* forwarded requests not yet answered */
 	bool decided;
 	bool allowed;
+	bool via_proxy;             /* the peer is a trusted proxy */
 	bool continue_pending;
 	uint64_t reject_seq;        /* forwarded-number of the synthetic request, 0: none */
 	int reject_status;

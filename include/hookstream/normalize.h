@@ -25,6 +25,7 @@ struct normalize_request {
 	const char *content_type;         /* the header value, or NULL */
 	const char *source_ip;
 	const char *received_at;          /* RFC 3339 */
+	const char *verified_by;          /* signature scheme that passed, or NULL */
 	const char *raw;                  /* the body as received */
 	size_t raw_len;
 };
