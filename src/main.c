@@ -70,7 +70,15 @@ app_render_metrics(void *arg, FILE *out)
 {
 	struct app *a = arg;
 	struct metrics *m[1] = { worker_metrics(a->worker) };
-	struct metrics_gauges g = { .redis_connected = 1 };
+	static char hiredis[16];
+	struct metrics_gauges g = { .redis_connected = 1,
+				    .libevent = event_get_version(),
+				    .hiredis = hiredis,
+				    .jansson = JANSSON_VERSION,
+				    .openssl = OpenSSL_version(OPENSSL_VERSION) };
+
+	snprintf(hiredis, sizeof(hiredis), "%d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR,
+		 HIREDIS_PATCH);
 
 	worker_add_gauges(a->worker, &g);
 	metrics_render(m, 1, &g, out);

@@ -5,6 +5,7 @@
  * is an index and an atomic add: nothing allocates on the request path.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "hookstream/metrics.h"
 #include "hookstream/xalloc.h"
@@ -16,12 +17,45 @@ static const int metrics_codes[] = { 200, 202, 400, 401, 403, 404, 405, 408, 411
 
 static const char *const metrics_outcome_names[] = { "published", "duplicate", "failed" };
 
+/* Every error code an answer can carry; anything else counts as "other". */
+static const char *const metrics_reasons[] = {
+	"source_not_allowed", "unknown_route", "method_not_allowed", "length_required",
+	"unsupported_content_type", "body_too_large", "header_too_large", "bad_request",
+	"bad_method", "bad_version", "bad_content_length", "conflicting_length",
+	"bad_transfer_encoding", "body_not_allowed", "bad_chunk", "invalid_json",
+	"duplicate_key", "too_deep", "invalid_utf8", "empty_body", "not_an_object",
+	"invalid_form", "signature_missing", "signature_malformed", "signature_mismatch",
+	"signature_expired", "timestamp_missing", "id_missing", "redis_unavailable",
+	"overloaded", "too_many_events", "other",
+};
+#define METRICS_NREASONS (sizeof(metrics_reasons) / sizeof(metrics_reasons[0]))
+
+static const double metrics_latency_le[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+					     0.1,    0.25,  0.5,    1,     2.5,  5,     10 };
+static const double metrics_size_le[] = { 256, 1024, 4096, 16384, 65536, 262144, 1048576,
+					  4194304, 16777216 };
+#define METRICS_NLAT (sizeof(metrics_latency_le) / sizeof(metrics_latency_le[0]))
+#define METRICS_NSIZE (sizeof(metrics_size_le) / sizeof(metrics_size_le[0]))
+
+/* Cumulative when rendered; stored per bucket (+Inf last). Sums in
+ * microseconds or bytes so they stay integers updated atomically. */
+struct metrics_hist {
+	uint64_t buckets[METRICS_NLAT + 1];
+	uint64_t count;
+	uint64_t sum; /* microseconds or bytes */
+};
+
 struct metrics {
 	struct metrics_names names;
 	uint64_t *requests; /* [(nroutes + 1) * METRICS_NCODES] */
 	uint64_t *events;   /* [ncategories * METRICS_OUTCOMES] */
 	uint64_t redacted_cards;
 	uint64_t redacted_fields;
+	uint64_t rejections[METRICS_NREASONS];
+	uint64_t invalid_recorded;
+	struct metrics_hist request_latency;
+	struct metrics_hist publish_latency;
+	struct metrics_hist body_size;
 };
 
 struct metrics *
@@ -72,6 +106,50 @@ metrics_count_event(struct metrics *m, size_t category_idx, enum metrics_outcome
 			   __ATOMIC_RELAXED);
 }
 
+static void
+metrics_hist_add(struct metrics_hist *h, const double *le, size_t n, double v, uint64_t sum)
+{
+	size_t i = 0;
+
+	while (i < n && v > le[i])
+		i++;
+	__atomic_fetch_add(&h->buckets[i], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum, sum, __ATOMIC_RELAXED);
+}
+
+void
+metrics_observe_request(struct metrics *m, double seconds, size_t body_bytes)
+{
+	metrics_hist_add(&m->request_latency, metrics_latency_le, METRICS_NLAT, seconds,
+			 (uint64_t)(seconds * 1e6));
+	metrics_hist_add(&m->body_size, metrics_size_le, METRICS_NSIZE, (double)body_bytes,
+			 body_bytes);
+}
+
+void
+metrics_observe_publish(struct metrics *m, double seconds)
+{
+	metrics_hist_add(&m->publish_latency, metrics_latency_le, METRICS_NLAT, seconds,
+			 (uint64_t)(seconds * 1e6));
+}
+
+void
+metrics_count_rejection(struct metrics *m, const char *code)
+{
+	size_t i = 0;
+
+	while (i < METRICS_NREASONS - 1 && (code == NULL || strcmp(metrics_reasons[i], code) != 0))
+		i++;
+	__atomic_fetch_add(&m->rejections[i], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_count_invalid(struct metrics *m)
+{
+	__atomic_fetch_add(&m->invalid_recorded, 1, __ATOMIC_RELAXED);
+}
+
 void
 metrics_count_redactions(struct metrics *m, size_t card_numbers, size_t fields)
 {
@@ -94,16 +172,91 @@ metrics_sum(struct metrics *const *w, size_t n, size_t which, size_t idx)
 	return s;
 }
 
+static uint64_t
+metrics_load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void
+metrics_render_hist(struct metrics *const *w, size_t n, size_t which, const char *name,
+		    const char *help, const double *le, size_t nle, double sum_scale, FILE *out)
+{
+	uint64_t cum = 0, count = 0, sum = 0;
+
+	fprintf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t b = 0; b <= nle; b++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct metrics_hist *h = which == 0   ? &w[i]->request_latency
+						       : which == 1 ? &w[i]->publish_latency
+								    : &w[i]->body_size;
+
+			cum += metrics_load(&h->buckets[b]);
+			if (b == 0) {
+				count += metrics_load(&h->count);
+				sum += metrics_load(&h->sum);
+			}
+		}
+		if (b < nle)
+			fprintf(out, "%s_bucket{le=\"%g\"} %llu\n", name, le[b],
+				(unsigned long long)cum);
+		else
+			fprintf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+	}
+	fprintf(out, "%s_sum %.6f\n%s_count %llu\n", name, (double)sum * sum_scale, name,
+		(unsigned long long)count);
+}
+
+/* Rejections, the invalid record and the histograms. */
+static void
+metrics_render_more(struct metrics *const *w, size_t n, FILE *out)
+{
+	uint64_t invalid = 0;
+
+	fprintf(out, "# HELP hookstream_rejections_total Requests refused, by error code.\n"
+		     "# TYPE hookstream_rejections_total counter\n");
+	for (size_t r = 0; r < METRICS_NREASONS; r++) {
+		uint64_t v = 0;
+
+		for (size_t i = 0; i < n; i++)
+			v += metrics_load(&w[i]->rejections[r]);
+		fprintf(out, "hookstream_rejections_total{reason=\"%s\"} %llu\n",
+			metrics_reasons[r], (unsigned long long)v);
+	}
+	for (size_t i = 0; i < n; i++)
+		invalid += metrics_load(&w[i]->invalid_recorded);
+	fprintf(out,
+		"# HELP hookstream_invalid_recorded_total Unparseable bodies kept in "
+		"<prefix>:invalid.\n# TYPE hookstream_invalid_recorded_total counter\n"
+		"hookstream_invalid_recorded_total %llu\n",
+		(unsigned long long)invalid);
+	metrics_render_hist(w, n, 0, "hookstream_request_duration_seconds",
+			    "Time from request to answer.", metrics_latency_le, METRICS_NLAT, 1e-6,
+			    out);
+	metrics_render_hist(w, n, 1, "hookstream_publish_duration_seconds",
+			    "Redis round trip of a publish.", metrics_latency_le, METRICS_NLAT,
+			    1e-6, out);
+	metrics_render_hist(w, n, 2, "hookstream_request_body_bytes", "Request body sizes.",
+			    metrics_size_le, METRICS_NSIZE, 1, out);
+}
+
 void
 metrics_render(struct metrics *const *workers, size_t n, const struct metrics_gauges *g,
 	       FILE *out)
 {
 	const struct metrics_names *nm;
 
-	fprintf(out, "# HELP hookstream_build_info Build information.\n"
-		     "# TYPE hookstream_build_info gauge\n"
-		     "hookstream_build_info{version=\"%s\"} 1\n",
-		HOOKSTREAM_VERSION);
+	fprintf(out,
+		"# HELP hookstream_build_info Build information.\n"
+		"# TYPE hookstream_build_info gauge\n"
+		"hookstream_build_info{version=\"%s\",libevent=\"%s\",hiredis=\"%s\","
+		"jansson=\"%s\",openssl=\"%s\"} 1\n",
+		HOOKSTREAM_VERSION, g->libevent ? g->libevent : "", g->hiredis ? g->hiredis : "",
+		g->jansson ? g->jansson : "", g->openssl ? g->openssl : "");
+	fprintf(out, "# HELP hookstream_open_connections Webhook connections open now.\n"
+		     "# TYPE hookstream_open_connections gauge\n"
+		     "hookstream_open_connections %lld\n",
+		g->connections);
 	fprintf(out, "# HELP hookstream_redis_connected 1 while the Redis connection is ready.\n"
 		     "# TYPE hookstream_redis_connected gauge\n"
 		     "hookstream_redis_connected %d\n",
@@ -147,6 +300,7 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 			"hookstream_redactions_total{kind=\"field\"} %llu\n",
 			(unsigned long long)cards, (unsigned long long)fields);
 	}
+	metrics_render_more(workers, n, out);
 	fprintf(out, "# HELP hookstream_events_total Events by category and outcome.\n"
 		     "# TYPE hookstream_events_total counter\n");
 	for (size_t c = 0; c < nm->ncategories; c++) {

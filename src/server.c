@@ -56,6 +56,7 @@ struct request {
 	struct evhttp_request *req; /* NULL once answered */
 	struct event *timer;
 	uint64_t t0_us;
+	uint64_t publish_t0_us;
 	size_t route_idx;
 	const struct config_route *route;
 	struct normalize_result norm; /* the events being stored */
@@ -145,6 +146,10 @@ server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t
 		bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
 
 	metrics_count_request(s->metrics, route_idx, o->status);
+	metrics_observe_request(s->metrics, ms / 1000.0,
+				evbuffer_get_length(evhttp_request_get_input_buffer(req)));
+	if (o->error != NULL)
+		metrics_count_rejection(s->metrics, o->error);
 	log_fields(o->status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "request",
 		   (struct log_field[]){
 			   LOG_STR("request_id", request_id),
@@ -266,6 +271,7 @@ request_invalid_stored(struct request *rq)
 				     .error = rq->invalid_code,
 				     .outcome = "invalid" };
 
+	metrics_count_invalid(rq->srv->metrics);
 	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path,
 		      rq->request_id, rq->source_ip,
 		      server_error_body(rq->invalid_code, rq->invalid_message), &o);
@@ -336,6 +342,8 @@ request_published_cb(void *arg, const struct publish_result *res)
 {
 	struct request *rq = arg;
 
+	metrics_observe_publish(rq->srv->metrics,
+				(double)(timeutil_mono_us() - rq->publish_t0_us) / 1e6);
 	if (rq->req == NULL) {
 		request_free(rq);
 		return;
@@ -412,6 +420,7 @@ request_start(struct request *rq)
 	struct server *s = rq->srv;
 
 	s->inflight++;
+	rq->publish_t0_us = timeutil_mono_us();
 	rq->timer = evtimer_new(s->base, request_timeout_cb, rq);
 	if (rq->timer == NULL)
 		abort();

@@ -321,6 +321,7 @@ int
 verify_config_parse(struct verify_config *out, const char *scheme, const char *secrets,
 		    const char *header, uint64_t tolerance, char *err, size_t errlen)
 {
+	struct verify_config cfg = { 0 };
 	bool have_secrets = false;
 	int rc = 0;
 
@@ -329,11 +330,11 @@ verify_config_parse(struct verify_config *out, const char *scheme, const char *s
 		err[0] = '\0';
 
 	if (scheme == NULL || strcmp(scheme, "none") == 0) {
-		out->scheme = VERIFY_NONE;
+		cfg.scheme = VERIFY_NONE;
 	} else if (strcmp(scheme, "hmac-sha256") == 0) {
-		out->scheme = VERIFY_HMAC_SHA256;
+		cfg.scheme = VERIFY_HMAC_SHA256;
 	} else if (strcmp(scheme, "standard-webhooks") == 0) {
-		out->scheme = VERIFY_STANDARD_WEBHOOKS;
+		cfg.scheme = VERIFY_STANDARD_WEBHOOKS;
 	} else {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen,
@@ -342,9 +343,9 @@ verify_config_parse(struct verify_config *out, const char *scheme, const char *s
 		return -EINVAL;
 	}
 
-	if (header != NULL && *header != '\0' && out->scheme != VERIFY_HMAC_SHA256)
+	if (header != NULL && *header != '\0' && cfg.scheme != VERIFY_HMAC_SHA256)
 		return verify_config_error(err, errlen, "header is only used by hmac-sha256");
-	if (out->scheme == VERIFY_HMAC_SHA256) {
+	if (cfg.scheme == VERIFY_HMAC_SHA256) {
 		if (header == NULL || *header == '\0')
 			header = VERIFY_DEFAULT_HEADER;
 		if (!verify_header_valid(header))
@@ -353,27 +354,28 @@ verify_config_parse(struct verify_config *out, const char *scheme, const char *s
 
 	for (const char *p = secrets; p != NULL && *p != '\0'; p++)
 		have_secrets |= !verify_blank(*p);
-	if (out->scheme == VERIFY_NONE) {
+	if (cfg.scheme == VERIFY_NONE) {
 		if (have_secrets)
 			return verify_config_error(err, errlen, "secrets given but scheme is none");
 		return 0;
 	}
 	if (!have_secrets)
-		return verify_config_error(err, errlen, out->scheme == VERIFY_HMAC_SHA256
+		return verify_config_error(err, errlen, cfg.scheme == VERIFY_HMAC_SHA256
 								? "hmac-sha256 needs at least one secret"
 								: "standard-webhooks needs at least one secret");
-	if (out->scheme == VERIFY_STANDARD_WEBHOOKS && tolerance == 0)
+	if (cfg.scheme == VERIFY_STANDARD_WEBHOOKS && tolerance == 0)
 		return verify_config_error(err, errlen,
 					   "standard-webhooks needs a tolerance of at least 1 second");
 
-	rc = verify_secrets_parse(out, secrets, err, errlen);
+	rc = verify_secrets_parse(&cfg, secrets, err, errlen);
 	if (rc < 0) {
-		verify_config_fini(out);
+		verify_config_fini(&cfg);
 		return rc;
 	}
-	if (out->scheme == VERIFY_HMAC_SHA256)
-		out->header = xstrdup(header);
-	out->tolerance = tolerance;
+	if (cfg.scheme == VERIFY_HMAC_SHA256)
+		cfg.header = xstrdup(header);
+	cfg.tolerance = tolerance;
+	*out = cfg;
 	return 0;
 }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config meson ninja-build
       libevent-dev libjansson-dev libhiredis-dev libssl-dev libcmocka-dev
       redis-server redis-tools curl
-      python3-pytest python3-redis python3-requests)
+      python3-pytest python3-redis python3-requests prometheus)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -36,6 +36,18 @@ void metrics_free(struct metrics *m);
 void metrics_count_request(struct metrics *m, size_t route_idx, int status);
 void metrics_count_event(struct metrics *m, size_t category_idx, enum metrics_outcome outcome);
 
+/* One answered request: its latency (seconds) and body size (bytes). */
+void metrics_observe_request(struct metrics *m, double seconds, size_t body_bytes);
+
+/* One Redis round trip of a publish (seconds). */
+void metrics_observe_publish(struct metrics *m, double seconds);
+
+/* A request refused for this error code (the "error" of the JSON answer). */
+void metrics_count_rejection(struct metrics *m, const char *code);
+
+/* An unparseable body recorded in <prefix>:invalid. */
+void metrics_count_invalid(struct metrics *m);
+
 /* Card numbers masked, and redact_fields/drop_fields applied. */
 void metrics_count_redactions(struct metrics *m, size_t card_numbers, size_t fields);
 
@@ -43,6 +55,8 @@ struct metrics_gauges {
 	int redis_connected;
 	long long inflight;
 	long long connections;
+	/* library versions for hookstream_build_info (borrowed, may be NULL) */
+	const char *libevent, *hiredis, *jansson, *openssl;
 };
 
 /* Write the Prometheus text exposition of the sum of n workers' counters. */

@@ -62,3 +62,33 @@ def test_metrics_count_requests_and_events(relay, redis):
             f"{name}{dict(lbl)}={v:g}" for (name, lbl), v in sorted(after.items(),
                                                                     key=lambda x: x[0][0])
             if name.startswith("hookstream_"))
+
+
+def test_metrics_pass_promtool_and_move(relay, redis):
+    import shutil
+    import subprocess
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    hs = relay()
+    before = hs.metrics()
+    r = hs.post("/webhook", {"checkoutId": "c1", "endToEndId": "E2E-prom-1",
+                             "paymentStatus": {"code": "ACSC", "substate": "CLEARED"}})
+    assert r.status_code == 202, r.text
+    assert hs.post("/webhook", b"{bad").status_code == 400
+    assert hs.post("/webhook", b"{}", content_type="text/plain").status_code == 415
+    text = hs.admin("/metrics").text
+    p = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True,
+                       timeout=30)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    after = hs.metrics()
+
+    def moved(name, **labels):
+        return metric(after, name, **labels) - metric(before, name, **labels)
+    assert moved("hookstream_request_duration_seconds_count") == 3
+    assert moved("hookstream_request_body_bytes_count") == 3
+    assert moved("hookstream_publish_duration_seconds_count") == 3  # event + 2 invalid records
+    assert moved("hookstream_rejections_total", reason="invalid_json") == 1
+    assert moved("hookstream_rejections_total", reason="unsupported_content_type") == 1
+    assert moved("hookstream_invalid_recorded_total") == 2
+    assert moved("hookstream_events_total", category="payment.status", outcome="published") == 1
+    assert metric(after, "hookstream_redis_connected") == 1
+    assert 'libevent="2.1.12' in text and 'hiredis="0.14' in text
