@@ -758,3 +758,30 @@ config_route_find(const struct config *cfg, const char *path)
 			return &cfg->routes[i];
 	return NULL;
 }
+
+const char *
+config_value_text(const struct config *cfg, const struct config_key *k, char *buf, size_t len)
+{
+	static const char *const levels[] = { "debug", "info", "warn", "error" };
+	const char *text;
+
+	switch (k->type) {
+	case CONFIG_UINT:
+		snprintf(buf, len, "%llu",
+			 (unsigned long long)*(const uint64_t *)(const void *)((const char *)cfg +
+									      k->offset));
+		return buf;
+	case CONFIG_LEVEL:
+		snprintf(buf, len, "%s", levels[cfg->log_level]);
+		return buf;
+	case CONFIG_FORMAT:
+		snprintf(buf, len, "%s", cfg->log_format == LOG_FORMAT_JSON ? "json" : "text");
+		return buf;
+	case CONFIG_REDIS:
+		return redis_url_redacted(&cfg->redis, buf, len);
+	default:
+		text = *(char *const *)(const void *)((const char *)cfg + k->offset);
+		snprintf(buf, len, "%s", k->secret ? (text && *text ? "***" : "") : (text ? text : ""));
+		return buf;
+	}
+}

@@ -158,28 +158,26 @@ app_config_path(const char *opt)
 	return NULL;
 }
 
+/* The effective configuration, one field per key, secrets masked. */
 static void
 app_log_start(const struct app *a)
 {
-	char redis[512];
+	struct log_field fields[64];
+	char values[64][256];
+	size_t n = 0;
 
-	redis_url_redacted(&a->cfg->redis, redis, sizeof(redis));
-	log_fields(LOG_LEVEL_INFO, "hookstream starting",
-		   (struct log_field[]){
-			   LOG_STR("version", HOOKSTREAM_VERSION),
-			   LOG_STR("config", a->cfg->source),
-			   LOG_STR("listen", a->cfg->listen),
-			   LOG_STR("admin_listen", a->cfg->admin_listen),
-			   LOG_STR("redis", redis),
-			   LOG_STR("allow", a->cfg->allow_text),
-			   LOG_STR("stream_prefix", a->cfg->stream_prefix),
-			   LOG_INT("routes", a->cfg->nroutes),
-			   LOG_INT("max_body", a->cfg->max_body),
-			   LOG_STR("libevent", event_get_version()),
-			   LOG_STR("jansson", JANSSON_VERSION),
-			   LOG_STR("openssl", OpenSSL_version(OPENSSL_VERSION)),
-		   },
-		   12);
+	fields[n++] = LOG_STR("version", HOOKSTREAM_VERSION);
+	fields[n++] = LOG_STR("config", a->cfg->source);
+	for (size_t i = 0; i < config_nkeys && n < HS_ARRAY_LEN(fields); i++) {
+		config_value_text(a->cfg, &config_keys[i], values[i], sizeof(values[i]));
+		fields[n++] = LOG_STR(config_keys[i].name, values[i]);
+	}
+	log_fields(LOG_LEVEL_INFO, "hookstream starting", fields, n);
+	log_fields(LOG_LEVEL_INFO, "libraries",
+		   (struct log_field[]){ LOG_STR("libevent", event_get_version()),
+					 LOG_STR("jansson", JANSSON_VERSION),
+					 LOG_STR("openssl", OpenSSL_version(OPENSSL_VERSION)) },
+		   3);
 }
 
 int

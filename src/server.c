@@ -47,6 +47,10 @@ struct server {
 	struct gate *gate;
 	const struct timeval *publish_tv; /* common timeout */
 	size_t inflight;
+	/* 403 lines are rate-limited: a flood from a stranger must not fill disks. */
+	uint64_t refused_window_us;
+	unsigned int refused_logged;
+	uint64_t refused_suppressed;
 	char id_prefix[12];
 	uint64_t id_counter;
 };
@@ -109,6 +113,25 @@ server_category_index(const struct server *s, const char *category)
 	return s->ncategories;
 }
 
+/* At most 10 refusal lines a second; the next line says how many were not
+ * written ("suppressed"); the counters count every one. */
+static bool
+server_refusal_log_ok(struct server *s)
+{
+	uint64_t now = timeutil_mono_us();
+
+	if (now - s->refused_window_us >= 1000000) {
+		s->refused_window_us = now;
+		s->refused_logged = 0;
+	}
+	if (s->refused_logged >= 10) {
+		s->refused_suppressed++;
+		return false;
+	}
+	s->refused_logged++;
+	return true;
+}
+
 /* Send status with body bytes, then count and log the request once. */
 static void
 server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t route_idx,
@@ -121,6 +144,7 @@ server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	struct evbuffer *buf = evbuffer_new();
 	double ms = (double)(timeutil_mono_us() - t0_us) / 1000.0;
+	size_t body_len;
 
 	if (buf == NULL)
 		abort();
@@ -136,6 +160,8 @@ server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t
 	if (o->status == 405)
 		evhttp_add_header(h, "Allow", "POST");
 	evbuffer_add(buf, body, len);
+	/* Read before the reply: for a client that already left, sending frees req. */
+	body_len = evbuffer_get_length(evhttp_request_get_input_buffer(req));
 	evhttp_send_reply(req, o->status, NULL, buf);
 	evbuffer_free(buf);
 	/* evhttp adds the answer to the gate's output before it enables writing,
@@ -145,11 +171,8 @@ server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t
 	if (bev != NULL)
 		bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
 
-	metrics_count_request(s->metrics, route_idx, o->status);
-	metrics_observe_request(s->metrics, ms / 1000.0,
-				evbuffer_get_length(evhttp_request_get_input_buffer(req)));
-	if (o->error != NULL)
-		metrics_count_rejection(s->metrics, o->error);
+	if (o->status == 403 && !server_refusal_log_ok(s))
+		goto counted;
 	log_fields(o->status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "request",
 		   (struct log_field[]){
 			   LOG_STR("request_id", request_id),
@@ -162,8 +185,17 @@ server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t
 			   LOG_STR("event_id", o->event_id),
 			   LOG_INT("events", o->events),
 			   LOG_MS("latency_ms", ms),
+			   LOG_INT("suppressed", s->refused_suppressed),
 		   },
-		   10);
+		   /* "suppressed" only on refusal lines */
+		   o->status == 403 ? 11 : 10);
+	if (o->status == 403)
+		s->refused_suppressed = 0;
+counted:
+	metrics_count_request(s->metrics, route_idx, o->status);
+	metrics_observe_request(s->metrics, ms / 1000.0, body_len);
+	if (o->error != NULL)
+		metrics_count_rejection(s->metrics, o->error);
 }
 
 /* Send a JSON body (stolen). */

@@ -22,11 +22,11 @@
 #include "hookstream/verify.h"
 #include "hookstream/xalloc.h"
 
-#define VERIFY_MAC_LEN 32
-#define VERIFY_HEX_LEN (2 * VERIFY_MAC_LEN)
-#define VERIFY_B64_LEN 44       /* padded standard base64 of 32 bytes */
-#define VERIFY_FILE_MAX 65536   /* a secret file is a few dozen bytes; refuse anything large */
-#define VERIFY_WHSEC "whsec_"
+#define VERIFY_MAC_LEN	32
+#define VERIFY_HEX_LEN	(2 * VERIFY_MAC_LEN)
+#define VERIFY_B64_LEN	44    /* padded standard base64 of 32 bytes */
+#define VERIFY_FILE_MAX 65536 /* a secret file is a few dozen bytes; refuse anything large */
+#define VERIFY_WHSEC	"whsec_"
 
 /* One piece of the signed content; Standard Webhooks signs three. */
 struct verify_part {
@@ -213,7 +213,8 @@ verify_secret_parse(struct verify_secret *sec, enum verify_scheme scheme, const 
 		if (clen == 0)
 			rc = verify_secret_error(err, errlen, idx, file, "file is empty");
 		else
-			rc = verify_secret_parse(sec, scheme, content, clen, idx, file, err, errlen);
+			rc = verify_secret_parse(sec, scheme, content, clen, idx, file, err,
+						 errlen);
 		OPENSSL_cleanse(content, VERIFY_FILE_MAX + 1);
 		free(content);
 		free(file);
@@ -349,7 +350,8 @@ verify_config_parse(struct verify_config *out, const char *scheme, const char *s
 		if (header == NULL || *header == '\0')
 			header = VERIFY_DEFAULT_HEADER;
 		if (!verify_header_valid(header))
-			return verify_config_error(err, errlen, "header is not a valid header name");
+			return verify_config_error(err, errlen,
+						   "header is not a valid header name");
 	}
 
 	for (const char *p = secrets; p != NULL && *p != '\0'; p++)
@@ -360,12 +362,13 @@ verify_config_parse(struct verify_config *out, const char *scheme, const char *s
 		return 0;
 	}
 	if (!have_secrets)
-		return verify_config_error(err, errlen, cfg.scheme == VERIFY_HMAC_SHA256
-								? "hmac-sha256 needs at least one secret"
-								: "standard-webhooks needs at least one secret");
-	if (cfg.scheme == VERIFY_STANDARD_WEBHOOKS && tolerance == 0)
 		return verify_config_error(err, errlen,
-					   "standard-webhooks needs a tolerance of at least 1 second");
+					   cfg.scheme == VERIFY_HMAC_SHA256
+						   ? "hmac-sha256 needs at least one secret"
+						   : "standard-webhooks needs at least one secret");
+	if (cfg.scheme == VERIFY_STANDARD_WEBHOOKS && tolerance == 0)
+		return verify_config_error(
+			err, errlen, "standard-webhooks needs a tolerance of at least 1 second");
 
 	rc = verify_secrets_parse(&cfg, secrets, err, errlen);
 	if (rc < 0) {
@@ -601,8 +604,8 @@ verify_standard_webhooks(const struct verify_config *cfg, const struct verify_he
 	snprintf(tsbuf, sizeof(tsbuf), "%" PRId64, when);
 	{
 		const struct verify_part parts[] = {
-			{ id, strlen(id) }, { ".", 1 }, { tsbuf, strlen(tsbuf) },
-			{ ".", 1 },         { body, len },
+			{ id, strlen(id) }, { ".", 1 },	   { tsbuf, strlen(tsbuf) },
+			{ ".", 1 },	    { body, len },
 		};
 
 		ok = verify_against(cfg, parts, HS_ARRAY_LEN(parts), sigs, nsigs, res);

@@ -138,6 +138,12 @@ void config_free(struct config *cfg);
 /* The route for a request path, or NULL (borrowed from cfg). */
 const struct config_route *config_route_find(const struct config *cfg, const char *path);
 
+/* The value of key k in cfg as text for the startup log (into buf): secrets
+ * are shown as "***" (or "" when unset), the Redis URL with its password
+ * masked. Returns buf. */
+const char *config_value_text(const struct config *cfg, const struct config_key *k, char *buf,
+			      size_t len);
+
 /* Parse "host:port" / "[v6]:port" into host (new string) and port. */
 HS_WUR int config_parse_address(const char *text, char **host, int *port, const char **why);
 

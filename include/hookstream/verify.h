@@ -15,16 +15,16 @@
 
 #include "hookstream/compiler.h"
 
-#define VERIFY_DEFAULT_HEADER "X-Signature"
+#define VERIFY_DEFAULT_HEADER	 "X-Signature"
 #define VERIFY_DEFAULT_TOLERANCE 300 /* seconds; what the Standard Webhooks spec suggests */
 
 /* The error codes of struct verify_result; the server answers each with 401. */
-#define VERIFY_ERR_SIGNATURE_MISSING "signature_missing"
+#define VERIFY_ERR_SIGNATURE_MISSING   "signature_missing"
 #define VERIFY_ERR_SIGNATURE_MALFORMED "signature_malformed"
-#define VERIFY_ERR_SIGNATURE_MISMATCH "signature_mismatch"
-#define VERIFY_ERR_SIGNATURE_EXPIRED "signature_expired"
-#define VERIFY_ERR_TIMESTAMP_MISSING "timestamp_missing"
-#define VERIFY_ERR_ID_MISSING "id_missing"
+#define VERIFY_ERR_SIGNATURE_MISMATCH  "signature_mismatch"
+#define VERIFY_ERR_SIGNATURE_EXPIRED   "signature_expired"
+#define VERIFY_ERR_TIMESTAMP_MISSING   "timestamp_missing"
+#define VERIFY_ERR_ID_MISSING	       "id_missing"
 
 enum verify_scheme { VERIFY_NONE = 0, VERIFY_HMAC_SHA256, VERIFY_STANDARD_WEBHOOKS };
 
@@ -37,7 +37,7 @@ struct verify_config {
 	enum verify_scheme scheme;
 	struct verify_secret *secrets; /* owned; several are accepted at once (rotation) */
 	size_t nsecrets;
-	char *header;       /* hmac-sha256: the header carrying the signature (owned), else NULL */
+	char *header;	    /* hmac-sha256: the header carrying the signature (owned), else NULL */
 	uint64_t tolerance; /* seconds; timestamped schemes */
 };
 

@@ -75,3 +75,23 @@ def test_log_level_error_hides_request_lines(relay, redis):
     lines = hs.log_lines_strict()
     assert all(l["level"] == "error" for l in lines), \
         f"log_level=error printed: {[l for l in lines if l['level'] != 'error']}"
+
+
+def test_refused_source_log_lines_are_rate_limited(relay, redis):
+    import time as _time
+    from conftest import raw_request, http_request_bytes, metric
+    hs = relay()
+    req = http_request_bytes("POST", "/webhook", b"{}", [("Content-Type", "application/json")])
+    t0 = _time.monotonic()
+    for _ in range(40):
+        resp = raw_request(hs.port, req, source="127.0.0.2")
+        assert resp.status_code == 403, resp.status_code
+    elapsed = _time.monotonic() - t0
+    _time.sleep(1.1)
+    assert raw_request(hs.port, req, source="127.0.0.2").status_code == 403
+    lines = [l for l in hs.log_lines() if l.get("status") == 403]
+    # At most 10 a second are written (the burst may straddle two windows).
+    assert len(lines) <= 10 * (int(elapsed) + 2) + 1 and len(lines) < 41, len(lines)
+    assert any(l.get("suppressed", 0) > 0 for l in lines), lines[-3:]
+    m = hs.metrics()
+    assert metric(m, "hookstream_rejections_total", reason="source_not_allowed") == 41
