@@ -23,12 +23,12 @@
 #include "hookstream/xalloc.h"
 
 #define VERIFY_MAC_LEN	32
-#define VERIFY_HEX_LEN	(2 * VERIFY_MAC_LEN)
+#define VERIFY_HEX_LEN	64
 #define VERIFY_B64_LEN	44    /* padded standard base64 of 32 bytes */
 #define VERIFY_FILE_MAX 65536 /* a secret file is a few dozen bytes; refuse anything large */
 #define VERIFY_WHSEC	"whsec_"
 
-/* One piece of the signed content; Standard Webhooks signs three. */
+/* One piece of the signed content: Standard Webhooks signs id, timestamp and body. */
 struct verify_part {
 	const void *data;
 	size_t len;
@@ -171,8 +171,8 @@ static int
 verify_secret_error(char *err, size_t errlen, size_t idx, const char *path, const char *why)
 {
 	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "secret %zu%s%s%s: %s", idx, path ? " (file " : "",
-			 path ? path : "", path ? ")" : "", why);
+		(void)snprintf(err, errlen, "secret %zu%s%s%s: %s", idx, path ? " (file " : "",
+			       path ? path : "", path ? ")" : "", why);
 	return -EINVAL;
 }
 
@@ -201,8 +201,8 @@ verify_secret_parse(struct verify_secret *sec, enum verify_scheme scheme, const 
 		if (rc < 0) {
 			char why[128];
 
-			snprintf(why, sizeof(why), "cannot read: %s",
-				 rc == -EFBIG ? "larger than 64 KiB" : strerror(-rc));
+			(void)snprintf(why, sizeof(why), "cannot read: %s",
+				       rc == -EFBIG ? "larger than 64 KiB" : strerror(-rc));
 			rc = verify_secret_error(err, errlen, idx, file, why);
 			free(file);
 			return rc;
@@ -314,7 +314,7 @@ static int
 verify_config_error(char *err, size_t errlen, const char *why)
 {
 	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", why);
+		(void)snprintf(err, errlen, "%s", why);
 	return -EINVAL;
 }
 
@@ -338,9 +338,10 @@ verify_config_parse(struct verify_config *out, const char *scheme, const char *s
 		cfg.scheme = VERIFY_STANDARD_WEBHOOKS;
 	} else {
 		if (err != NULL && errlen > 0)
-			snprintf(err, errlen,
-				 "unknown scheme \"%.40s\" (none, hmac-sha256, standard-webhooks)",
-				 scheme);
+			(void)snprintf(
+				err, errlen,
+				"unknown scheme \"%.40s\" (none, hmac-sha256, standard-webhooks)",
+				scheme);
 		return -EINVAL;
 	}
 
@@ -475,7 +476,7 @@ verify_hmac_sha256(const struct verify_config *cfg, const struct verify_headers 
 {
 	struct verify_part part = { body, len };
 	unsigned char sig[VERIFY_B64_LEN / 4 * 3];
-	const char *v = verify_get(h, cfg->header);
+	const char *v = verify_get(h, cfg->header ? cfg->header : VERIFY_DEFAULT_HEADER);
 	size_t n = v ? strlen(v) : 0, siglen = 0;
 
 	verify_trim(&v, &n);
@@ -601,7 +602,7 @@ verify_standard_webhooks(const struct verify_config *cfg, const struct verify_he
 	}
 
 	/* The reference libraries sign the timestamp as they parsed it, so do we. */
-	snprintf(tsbuf, sizeof(tsbuf), "%" PRId64, when);
+	(void)snprintf(tsbuf, sizeof(tsbuf), "%" PRId64, when);
 	{
 		const struct verify_part parts[] = {
 			{ id, strlen(id) }, { ".", 1 },	   { tsbuf, strlen(tsbuf) },
