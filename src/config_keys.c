@@ -49,6 +49,8 @@ const struct config_key config_keys[] = {
 		 "milliseconds to wait for Redis before answering 503"),
 	KEY_UINT(max_inflight, "10000", 1, UINT64_C(1000000),
 		 "requests waiting for Redis per worker before new ones get 503"),
+	KEY_UINT(max_connections, "10000", 1, UINT64_C(1000000),
+		 "open webhook connections per worker; more are answered 503 and closed"),
 	KEY_UINT(retry_after, "5", 0, 86400, "seconds announced in Retry-After on 503"),
 	KEY_UINT(shutdown_timeout, "10", 0, 3600,
 		 "seconds to finish in-flight requests after SIGTERM"),

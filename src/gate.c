@@ -197,6 +197,11 @@ gate_input_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 			    "this source address is not allowed to post notifications");
 		return BEV_OK;
 	}
+	if (conn->over_limit) {
+		gate_reject(conn, src, dst, 503, "too_many_connections",
+			    "too many open connections; retry later");
+		return BEV_OK;
+	}
 	while (evbuffer_get_length(src) > conn->fed) {
 		bool moved = false;
 
@@ -294,6 +299,9 @@ gate_bevcb(struct event_base *base, void *arg)
 					      BEV_OPT_CLOSE_ON_FREE, gate_conn_free_cb, conn);
 	if (conn->filter == NULL)
 		abort();
+	/* evhttp has accepted already; the connection is answered and closed at
+	 * its first bytes, before anything is buffered. */
+	conn->over_limit = g->opt.max_connections > 0 && g->count >= g->opt.max_connections;
 	if (g->count + 1 > g->nbuckets)
 		gate_grow(g);
 	h = gate_hash(g, conn->filter);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "hookstream/admin.h"
 #include "hookstream/cli.h"
@@ -146,6 +147,26 @@ app_signal_cb(evutil_socket_t sig, short what, void *arg)
 	app_drain_cb(-1, 0, a);
 }
 
+/* Every connection is a descriptor: take the hard limit, and say when even
+ * that is below what max_connections asks for. */
+static void
+app_raise_nofile(const struct config *cfg)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < cfg->max_connections + 64)
+		log_fields(LOG_LEVEL_WARN, "open file limit is below max_connections",
+			   (struct log_field[]){ LOG_INT("nofile", rl.rlim_cur),
+						 LOG_INT("max_connections", cfg->max_connections) },
+			   2);
+}
+
 static const char *
 app_config_path(const char *opt)
 {
@@ -244,6 +265,7 @@ main(int argc, char **argv)
 	}
 	log_setup(a.cfg->log_level, a.cfg->log_format);
 	signal(SIGPIPE, SIG_IGN);
+	app_raise_nofile(a.cfg);
 
 	a.base = event_base_new();
 	if (a.base == NULL) {

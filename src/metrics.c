@@ -26,7 +26,7 @@ static const char *const metrics_reasons[] = {
 	"duplicate_key", "too_deep", "invalid_utf8", "empty_body", "not_an_object",
 	"invalid_form", "signature_missing", "signature_malformed", "signature_mismatch",
 	"signature_expired", "timestamp_missing", "id_missing", "redis_unavailable",
-	"overloaded", "too_many_events", "other",
+	"overloaded", "too_many_events", "too_many_connections", "other",
 };
 #define METRICS_NREASONS (sizeof(metrics_reasons) / sizeof(metrics_reasons[0]))
 

@@ -657,6 +657,7 @@ server_new(const struct server_deps *deps, char *err, size_t errlen)
 	struct gate_options gopt = {
 		.allow = &cfg->allow,
 		.trusted = &cfg->trusted_proxies,
+		.max_connections = cfg->max_connections,
 		.limits = { .max_head = cfg->max_header, .max_body = cfg->max_body },
 	};
 	struct timeval tv = { (time_t)(cfg->publish_timeout / 1000),

@@ -63,6 +63,7 @@ struct config {
 	uint64_t request_timeout;
 	uint64_t publish_timeout;
 	uint64_t max_inflight;
+	uint64_t max_connections;
 	uint64_t retry_after;
 	uint64_t shutdown_timeout;
 	enum log_level log_level;

@@ -24,6 +24,7 @@ struct evhttp_request;
 struct gate_options {
 	const struct access_list *allow; /* borrowed; outlives the gate */
 	const struct access_list *trusted; /* proxies: let in, X-Forwarded-For decides (borrowed) */
+	uint64_t max_connections;          /* beyond it: 503 and close */
 	struct httpframe_limits limits;
 };
 
@@ -41,6 +42,7 @@ struct gate_conn {
 	bool decided;
 	bool allowed;
 	bool via_proxy;             /* the peer is a trusted proxy */
+	bool over_limit;            /* opened beyond max_connections */
 	bool continue_pending;
 	uint64_t reject_seq;        /* forwarded-number of the synthetic request, 0: none */
 	int reject_status;

@@ -9,8 +9,8 @@ import hmac
 import json
 import time
 
-from conftest import (assert_accepted, assert_error, http_session, stream_entries,
-                      stream_keys)
+from conftest import (assert_accepted, assert_error, http_session, metric, stream_entries,
+                      stream_keys, wait_until)
 
 OTHER = "127.0.0.2"
 
@@ -144,3 +144,54 @@ def test_forged_forwarded_for_from_untrusted_peer_is_ignored(relay, redis):
     assert_accepted(r, "payment.status")
     entry = stream_entries(redis.client, "paynet:payment.status")[0][1]
     assert entry["source_ip"] == OTHER, entry
+
+
+def _raise_nofile(n):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+
+
+def test_slowloris_does_not_starve_a_real_sender(relay, redis):
+    import socket
+    _raise_nofile(4096)
+    hs = relay()
+    slow = []
+    try:
+        for i in range(1000):
+            s = socket.create_connection(("127.0.0.1", hs.port))
+            # A head that never ends, or a body that never comes.
+            s.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\n" if i % 2 else
+                      b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000\r\n\r\n{")
+            slow.append(s)
+        t0 = time.monotonic()
+        r = hs.post("/webhook", _body("E2E-slowloris-1"))
+        took = time.monotonic() - t0
+        assert_accepted(r, "payment.status")
+        assert took < 1.0, f"a real sender waited {took:.2f}s behind 1000 slow connections"
+        opened = metric(hs.metrics(), "hookstream_open_connections")
+        assert opened >= 1000, opened
+    finally:
+        for s in slow:
+            s.close()
+
+
+def test_connections_beyond_the_cap_get_503(relay, redis):
+    import socket
+    hs = relay(env={"HOOKSTREAM_MAX_CONNECTIONS": "5"})
+    idle = [socket.create_connection(("127.0.0.1", hs.port)) for _ in range(5)]
+    try:
+        wait_until(lambda: metric(hs.metrics(), "hookstream_open_connections") == 5, 5,
+                   what="5 connections open")
+        r = hs.post("/webhook", _body("E2E-cap-1"))
+        assert_error(r, 503, "too_many_connections")
+        assert "Retry-After" in r.headers
+    finally:
+        for s in idle:
+            s.close()
+    # Slots come back when connections close.
+    wait_until(lambda: metric(hs.metrics(), "hookstream_open_connections") == 0, 5,
+               what="connections closed")
+    assert_accepted(hs.post("/webhook", _body("E2E-cap-2")), "payment.status")
