@@ -51,9 +51,14 @@ form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
 			goto bad;
 		}
 		if (json_object_get(obj, name) != NULL) {
+			/* The message is answered and stored: never with a card number. */
+			char shown[80];
+
+			snprintf(shown, sizeof(shown), "%.64s", name);
+			redact_pans(shown, strlen(shown));
 			err->code = "duplicate_key";
 			snprintf(err->message, sizeof(err->message),
-				 "form field '%.64s' is given twice", name);
+				 "form field '%s' is given twice", shown);
 			goto bad;
 		}
 		v = json_stringn(value, vlen);
