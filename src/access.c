@@ -286,6 +286,18 @@ access_prefix_format(const struct access_prefix *p, char *buf, size_t len)
 	return buf;
 }
 
+/* ":<1-5 digits>" exactly. */
+static bool
+access_xff_port(const char *b, const char *e)
+{
+	if (e - b < 2 || e - b > 6 || *b != ':')
+		return false;
+	for (b++; b < e; b++)
+		if (*b < '0' || *b > '9')
+			return false;
+	return true;
+}
+
 /* Parse one X-Forwarded-For entry [b, e) (trimmed, optional port) into addr. */
 static bool
 access_xff_entry(const char *b, const char *e, uint8_t *addr)
@@ -299,7 +311,8 @@ access_xff_entry(const char *b, const char *e, uint8_t *addr)
 	if (b < e && *b == '[') {
 		const char *close = memchr(b, ']', (size_t)(e - b));
 
-		if (close == NULL)
+		/* "[v6]" or "[v6]:port", nothing else after the bracket. */
+		if (close == NULL || (close + 1 < e && !access_xff_port(close + 1, e)))
 			return false;
 		return parse_address(b + 1, (size_t)(close - b - 1), addr, &is_v4);
 	}
@@ -307,8 +320,11 @@ access_xff_entry(const char *b, const char *e, uint8_t *addr)
 	{
 		const char *colon = memchr(b, ':', (size_t)(e - b));
 
-		if (colon != NULL && memchr(colon + 1, ':', (size_t)(e - colon - 1)) == NULL)
+		if (colon != NULL && memchr(colon + 1, ':', (size_t)(e - colon - 1)) == NULL) {
+			if (!access_xff_port(colon, e))
+				return false;
 			e = colon;
+		}
 	}
 	return b < e && parse_address(b, (size_t)(e - b), addr, &is_v4);
 }

@@ -17,11 +17,12 @@ int
 form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
 {
 	const char *p = data, *end = data + len;
-	json_t *obj = json_object();
+	json_t *obj = json_object(), *seen = json_object();
 	size_t pairs = 0;
+	char *masked;
 
 	*out = NULL;
-	if (obj == NULL)
+	if (obj == NULL || seen == NULL)
 		abort();
 	/* Senders often end the body with a newline. */
 	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
@@ -50,17 +51,20 @@ form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
 				 pairs + 1);
 			goto bad;
 		}
-		if (json_object_get(obj, name) != NULL) {
-			/* The message is answered and stored: never with a card number. */
-			char shown[80];
-
-			snprintf(shown, sizeof(shown), "%.64s", name);
-			redact_pans(shown, strlen(shown));
+		/* Duplicates are judged on the names as stored (card numbers masked):
+		 * two names that mask alike would otherwise overwrite each other, and
+		 * the message must not show a card number either. */
+		masked = xstrndup(name, nlen);
+		redact_pans(masked, nlen);
+		if (json_object_get(seen, masked) != NULL) {
 			err->code = "duplicate_key";
 			snprintf(err->message, sizeof(err->message),
-				 "form field '%s' is given twice", shown);
+				 "form field '%.64s' is given twice", masked);
+			free(masked);
 			goto bad;
 		}
+		json_object_set_new(seen, masked, json_true());
+		free(masked);
 		v = json_stringn(value, vlen);
 		if (v == NULL || json_object_set_new(obj, name, v) != 0) {
 			err->code = "invalid_utf8";
@@ -77,8 +81,10 @@ bad:
 		free(name);
 		free(value);
 		json_decref(obj);
+		json_decref(seen);
 		return -EINVAL;
 	}
+	json_decref(seen);
 	if (pairs == 0) {
 		json_decref(obj);
 		err->code = "invalid_form";

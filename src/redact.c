@@ -115,49 +115,49 @@ redact_try_whole(char *s, size_t len)
 	return true;
 }
 
-#define REDACT_MAX_GROUPS 64
-
 /*
- * Windows of consecutive digit groups of s[0, len) ("1234 4111 1111 1111 1111"
- * holds "4111 1111 1111 1111"): from each group, the longest window of 13-19
- * digits that passes Luhn is masked, and the search goes on after it. A single
- * group of 13-19 digits is a window of one.
+ * Windows of consecutive digit groups of the sequence s[0, len) ("1234 4111
+ * 1111 1111 1111" holds "4111 1111 1111 1111"): from each group, the longest
+ * window of 13-19 digits that passes Luhn is masked, and the search goes on
+ * after it. A single group of 13-19 digits is a window of one. Groups are
+ * walked in place: any number of them, no table to outgrow.
  */
 static size_t
 redact_group_windows(char *s, size_t len)
 {
-	size_t start[REDACT_MAX_GROUPS], end[REDACT_MAX_GROUPS], ng = 0, count = 0;
+	size_t count = 0, i = 0;
 
-	for (size_t i = 0; i < len && ng < REDACT_MAX_GROUPS;) {
-		size_t j = i;
+	while (i < len) {
+		size_t a, j, digits = 0, best = 0;
 
-		while (j < len && redact_is_digit(s[j]))
-			j++;
-		if (j > i) {
-			start[ng] = i;
-			end[ng++] = j;
-		}
-		i = j + 1;
-	}
-	for (size_t a = 0; a < ng;) {
-		size_t best = ng, digits = 0;
+		while (i < len && !redact_is_digit(s[i]))
+			i++;
+		if (i >= len)
+			break;
+		a = j = i;
+		for (;;) {
+			size_t g = j;
 
-		for (size_t b = a; b < ng; b++) {
-			digits += end[b] - start[b];
+			while (g < len && redact_is_digit(s[g]))
+				g++;
+			digits += g - j;
 			if (digits > REDACT_MAX_DIGITS)
 				break;
-			if (digits >= REDACT_MIN_DIGITS &&
-			    redact_luhn_ok(s + start[a], end[b] - start[a]))
-				best = b;
+			if (digits >= REDACT_MIN_DIGITS && redact_luhn_ok(s + a, g - a))
+				best = g;
+			if (g + 1 < len && redact_is_sep(s[g]) && redact_is_digit(s[g + 1]))
+				j = g + 1;
+			else
+				break;
 		}
-		if (best == ng) {
-			a++;
-			continue;
+		if (best > 0) {
+			redact_mask(s + a, best - a, redact_count_digits(s + a, best - a));
+			count++;
+			i = best;
+		} else {
+			while (i < len && redact_is_digit(s[i]))
+				i++;
 		}
-		redact_mask(s + start[a], end[best] - start[a],
-			    redact_count_digits(s + start[a], end[best] - start[a]));
-		count++;
-		a = best + 1;
 	}
 	return count;
 }

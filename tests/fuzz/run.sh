@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # Build each fuzz target with clang's libFuzzer (+ ASan/UBSan) and fuzz it for
 # a bounded time over its corpus. Usage: tests/fuzz/run.sh [SECONDS_PER_TARGET]
+# With RESULTS_DIR set, also writes $RESULTS_DIR/fuzz-integration.xml (JUnit,
+# one case per target) for tests/summarize.py. Exits non-zero on any crash.
 # A crash leaves its input in the current directory (crash-*): add it to
 # tests/fuzz/corpus/<target>/ once fixed, so the replay test keeps it fixed.
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 out=$(mktemp -d)
@@ -16,17 +18,50 @@ pure=(src/access.c src/classify.c src/config.c src/config_keys.c src/envelope.c 
 # The generated sources meson would make: the embedded default config.
 /usr/bin/python3 src/embed.py conf/hookstream.conf "$out/default_conf.c" config_default_text
 printf '#define HOOKSTREAM_VERSION "fuzz"\n' >"$out/hs_version.h"
+results=()
+failed=0
 for f in tests/fuzz/fuzz_*.c; do
 	t=$(basename "$f" .c)
 	t=${t#fuzz_}
+	ok=1
 	# shellcheck disable=SC2046 # pkg-config output is a word list
 	clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -Iinclude -I"$out" "$f" "${pure[@]}" \
 		"$out/default_conf.c" $(pkg-config --cflags --libs jansson libcrypto) \
-		-o "$out/fuzz_$t"
-	mkdir -p "$out/corpus_$t"
-	echo "fuzzing $t for ${secs}s"
-	dict=()
-	[ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
-	"$out/fuzz_$t" -max_total_time="$secs" "${dict[@]}" "$out/corpus_$t" "tests/fuzz/corpus/$t"
+		-o "$out/fuzz_$t" || ok=0
+	if [ $ok = 1 ]; then
+		mkdir -p "$out/corpus_$t"
+		echo "fuzzing $t for ${secs}s"
+		dict=()
+		[ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+		# New inputs go to a scratch corpus; crashes (crash-*) to the current directory.
+		"$out/fuzz_$t" -max_total_time="$secs" "${dict[@]}" "$out/corpus_$t" \
+			"tests/fuzz/corpus/$t" >"$out/log_$t" 2>&1 || ok=0
+		tail -n 2 "$out/log_$t"
+	fi
+	if [ $ok = 1 ]; then
+		results+=("$t ok")
+	else
+		failed=$((failed + 1))
+		results+=("$t crashed")
+		tail -n 40 "$out/log_$t" 2>/dev/null
+	fi
 done
+if [ -n "${RESULTS_DIR:-}" ]; then
+	mkdir -p "$RESULTS_DIR"
+	{
+		echo '<?xml version="1.0" encoding="utf-8"?>'
+		echo "<testsuite name=\"fuzz\" tests=\"${#results[@]}\" failures=\"$failed\">"
+		for r in "${results[@]}"; do
+			name=${r%% *}
+			if [ "${r#* }" = ok ]; then
+				echo "  <testcase classname=\"fuzz\" name=\"$name (${secs}s)\"/>"
+			else
+				echo "  <testcase classname=\"fuzz\" name=\"$name (${secs}s)\"><failure message=\"crash\"/></testcase>"
+			fi
+		done
+		echo "</testsuite>"
+	} >"$RESULTS_DIR/fuzz-integration.xml"
+fi
+printf '%s\n' "${results[@]}"
+exit $((failed > 0))

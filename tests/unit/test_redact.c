@@ -244,13 +244,30 @@ test_random_sweep(void **state)
 	}
 }
 
+/* A card number after 64 short digit groups was left in clear (fuzzing). */
+static void
+test_pan_after_64_groups(void **state)
+{
+	char buf[512];
+	size_t n = 0;
+
+	(void)state;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "note=");
+	for (int i = 0; i < 64; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "1-");
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "4111111111111111");
+	assert_true(redact_pans(buf, n) >= 1);
+	if (strstr(buf, "4111111111111111") != NULL || strstr(buf, "411111******1111") == NULL)
+		fail_msg("not masked: %s", buf);
+}
+
 int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_luhn),	     cmocka_unit_test(test_number_is_pan),
 		cmocka_unit_test(test_pans),	     cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_random_sweep),
+		cmocka_unit_test(test_random_sweep),  cmocka_unit_test(test_pan_after_64_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
