@@ -256,8 +256,11 @@ test_pan_after_64_groups(void **state)
 	for (int i = 0; i < 64; i++)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "1-");
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "4111111111111111");
+	size_t at, len;
+
 	assert_true(redact_pans(buf, n) >= 1);
-	if (strstr(buf, "4111111111111111") != NULL || strstr(buf, "411111******1111") == NULL)
+	/* Which window is masked may differ; no card number may be left. */
+	if (strstr(buf, "4111111111111111") != NULL || pan_check_find(buf, n, &at, &len))
 		fail_msg("not masked: %s", buf);
 }
 
