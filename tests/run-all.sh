@@ -54,6 +54,9 @@ fi
 step "container image (podman build, buildah run; needs root)"
 RESULTS_DIR="$results" tests/container/test_image.sh
 
+step "fuzzing (clang libFuzzer + ASan/UBSan, ${FUZZ_SECONDS:-20}s per target)"
+RESULTS_DIR="$results" tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+
 step "sanitizer build (ASan + UBSan)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
