@@ -13,8 +13,9 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 command -v clang >/dev/null || { echo "clang is needed (apt-get install clang)" >&2; exit 2; }
 pure=(src/access.c src/classify.c src/config.c src/config_keys.c src/envelope.c src/form.c
-      src/httpframe.c src/ini.c src/jsonparse.c src/jsonpath.c src/normalize.c src/redact.c
-      src/pct.c src/redis_url.c src/timeutil.c src/utf8.c src/verify.c src/xalloc.c)
+      src/httpframe.c src/ini.c src/jsonparse.c src/jsonparse_result.c src/jsonpath.c
+      src/normalize.c src/pct.c src/redact.c src/redis_url.c src/timeutil.c src/utf8.c
+      src/verify.c src/xalloc.c)
 # The generated sources meson would make: the embedded default config.
 /usr/bin/python3 src/embed.py conf/hookstream.conf "$out/default_conf.c" config_default_text
 printf '#define HOOKSTREAM_VERSION "fuzz"\n' >"$out/hs_version.h"
