@@ -12,10 +12,9 @@ secs=${1:-60}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 command -v clang >/dev/null || { echo "clang is needed (apt-get install clang)" >&2; exit 2; }
-pure=(src/access.c src/classify.c src/config.c src/config_keys.c src/envelope.c src/form.c
-      src/httpframe.c src/ini.c src/jsonparse.c src/jsonparse_result.c src/jsonpath.c
-      src/normalize.c src/pct.c src/redact.c src/redis_url.c src/timeutil.c src/utf8.c
-      src/verify.c src/xalloc.c)
+# The pure modules, as meson.build lists them (one list to keep up to date).
+mapfile -t pure < <(sed -n '/^pure_sources = files(/,/^)/p' meson.build | grep -o "src/[a-z_0-9]*\.c")
+[ ${#pure[@]} -gt 0 ] || { echo "no pure_sources in meson.build" >&2; exit 2; }
 # The generated sources meson would make: the embedded default config.
 /usr/bin/python3 src/embed.py conf/hookstream.conf "$out/default_conf.c" config_default_text
 printf '#define HOOKSTREAM_VERSION "fuzz"\n' >"$out/hs_version.h"
