@@ -626,9 +626,12 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	}
 	metrics_count_redactions(s->metrics, rq->norm.redactions, rq->norm.fields_redacted);
 	if (rq->norm.nevents > HS_ARRAY_LEN(items)) {
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 413,
-			      "too_many_events", "a notification may carry at most 64 events");
-		request_free(rq);
+		/* Refused (one atomic script call holds at most 64), but kept. */
+		nerr = (struct normalize_error){ .status = 413, .code = "too_many_events" };
+		snprintf(nerr.message, sizeof(nerr.message),
+			 "a notification may carry at most %zu events, this one has %zu",
+			 HS_ARRAY_LEN(items), rq->norm.nevents);
+		request_store_invalid(rq, &nerr, ctype, raw, len);
 		return;
 	}
 	for (size_t i = 0; i < rq->norm.nevents; i++) {

@@ -226,3 +226,15 @@ def test_script_cache_flushed_falls_back_to_eval(relay, redis):
     r = hs.post("/webhook", _duitnow("E2E-noscript-2"))
     assert r.status_code == 200 and r.json()["status"] == "duplicate", r.text
     assert redis.client.xlen("paynet:payment.status") == 3
+
+
+def test_batch_over_64_events_is_refused_but_kept(relay, redis):
+    hs = relay()
+    body = {"requestId": "req-big", "tokens": [
+        {"tokenUniqueReference": f"DWSPMC-big-{i}", "status": "ACTIVE",
+         "statusTimestamp": "2026-11-26T10:00:00Z"} for i in range(65)]}
+    r = hs.post("/webhook", body)
+    assert_error(r, 413, "too_many_events")
+    assert stream_entries(redis.client, "paynet:token.status") == []
+    entries = stream_entries(redis.client, "paynet:invalid")
+    assert len(entries) == 1 and entries[0][1]["reason"] == "too_many_events", entries
