@@ -313,6 +313,10 @@ out:
 		event_free(a.sig_hup);
 	if (a.drain_timer)
 		event_free(a.drain_timer);
+	/* Freeing the signal events put the default handlers back; the exit is
+	 * decided and under way, so a late TERM/INT must not turn it into a kill. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	event_base_free(a.base);
 	config_free(a.cfg);
 	libevent_global_shutdown();

@@ -130,3 +130,19 @@ def test_sigterm_while_redis_down(relay, redis):
     rc = hs.stop(signal.SIGTERM, timeout=15)
     assert rc == 0, f"exit status {rc}; stderr:\n{hs.stderr_text()[-2000:]}"
     assert time.monotonic() - t0 < 5
+
+
+def test_repeated_sigterm_still_exits_zero(relay, redis):
+    """A supervisor repeating TERM while the process exits once made it die of the
+    signal (status -15) instead of exiting 0."""
+    import time as _time
+    hs = relay()
+    deadline = _time.monotonic() + 10
+    while hs.proc.poll() is None and _time.monotonic() < deadline:
+        try:
+            hs.proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            break
+        _time.sleep(0.002)
+    rc = hs.stop(timeout=15)
+    assert rc == 0, f"exit status {rc}"
