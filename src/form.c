@@ -60,6 +60,8 @@ form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
 			err->code = "duplicate_key";
 			snprintf(err->message, sizeof(err->message),
 				 "form field '%.64s' is given twice", masked);
+			/* Cutting the name can leave a new card-number-like run. */
+			redact_pans(err->message, strlen(err->message));
 			free(masked);
 			goto bad;
 		}

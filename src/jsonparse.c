@@ -461,6 +461,9 @@ jp_fail_duplicate(struct jp *p, size_t at, const char *key, size_t n)
 
 	jp_key_shown(key, n, shown, sizeof(shown));
 	jp_fail(p, "duplicate_key", at, "duplicate key \"%s\"", shown);
+	/* The message is answered and stored; shortening the key can leave a
+	 * digit run that passes for a card number. */
+	redact_pans(p->err->message, strlen(p->err->message));
 }
 
 /* One "key": value member of obj. The key is masked before the duplicate check

@@ -477,6 +477,8 @@ request_store_invalid(struct request *rq, const struct normalize_error *nerr,
 	rq->invalid_status = nerr->status;
 	rq->invalid_code = nerr->code;
 	rq->invalid_message = xstrdup(nerr->message);
+	/* Messages never quote a card number; masked once more before storing. */
+	redact_pans(rq->invalid_message, strlen(rq->invalid_message));
 	snprintf(nbytes, sizeof(nbytes), "%zu", len);
 	snprintf(status, sizeof(status), "%d", nerr->status);
 #define INVALID_FIELD(k, v)           \
