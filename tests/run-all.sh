@@ -54,8 +54,8 @@ fi
 step "container image (podman build, buildah run; needs root)"
 RESULTS_DIR="$results" tests/container/test_image.sh
 
-step "fuzzing (clang libFuzzer + ASan/UBSan, ${FUZZ_SECONDS:-20}s per target)"
-RESULTS_DIR="$results" tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+step "fuzzing (clang libFuzzer + ASan/UBSan, ${FUZZ_RUNS:=200000} runs per target, fixed seed)"
+RESULTS_DIR="$results" FUZZ_RUNS="$FUZZ_RUNS" tests/fuzz/run.sh
 
 step "sanitizer build (ASan + UBSan)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
