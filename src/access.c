@@ -335,7 +335,8 @@ access_format_addr(const uint8_t *addr, char *out, size_t outlen)
 	bool is_v4 = memcmp(addr, v4_mapped, sizeof(v4_mapped)) == 0;
 
 	if (inet_ntop(is_v4 ? AF_INET : AF_INET6, is_v4 ? addr + sizeof(v4_mapped) : addr, out,
-		      (socklen_t)outlen) == NULL && outlen > 0)
+		      (socklen_t)outlen) == NULL &&
+	    outlen > 0)
 		out[0] = '\0';
 }
 

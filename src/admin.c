@@ -39,12 +39,14 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	static const char ok[] = "{\"status\":\"ok\"}\n";
-	static const char down[] = "{\"status\":\"unavailable\",\"reason\":\"redis not connected\"}\n";
+	static const char down[] =
+		"{\"status\":\"unavailable\",\"reason\":\"redis not connected\"}\n";
 
 	if (path == NULL)
 		path = "/";
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		static const char m[] = "{\"error\":\"method_not_allowed\",\"message\":\"use GET\"}\n";
+		static const char m[] =
+			"{\"error\":\"method_not_allowed\",\"message\":\"use GET\"}\n";
 
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
 		admin_send(req, 405, "application/json", m, sizeof(m) - 1);
@@ -67,16 +69,16 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		admin_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 		free(text);
 	} else {
-		static const char nf[] =
-			"{\"error\":\"not_found\",\"message\":\"try /healthz, /readyz or /metrics\"}\n";
+		static const char nf[] = "{\"error\":\"not_found\",\"message\":\"try /healthz, "
+					 "/readyz or /metrics\"}\n";
 
 		admin_send(req, 404, "application/json", nf, sizeof(nf) - 1);
 	}
 }
 
 struct admin *
-admin_new(struct event_base *base, const char *listen, const struct admin_probe *probe,
-	  char *err, size_t errlen)
+admin_new(struct event_base *base, const char *listen, const struct admin_probe *probe, char *err,
+	  size_t errlen)
 {
 	struct admin *a = xcalloc(1, sizeof(*a));
 	char *host = NULL;

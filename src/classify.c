@@ -17,7 +17,7 @@
 #include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
 
-#define CLASSIFY_ID_MAX 200 /* longer composite ids are hashed */
+#define CLASSIFY_ID_MAX	  200 /* longer composite ids are hashed */
 #define CLASSIFY_WORD_MAX 48
 
 struct classify_pathlist {
@@ -266,10 +266,10 @@ classify_word_valid(const char *w)
 int
 classify_rule_set(struct classify_rules *r, const char *key, const char *value, char *err)
 {
-	static const char *const keys[] = { "category", "type", "has",   "subject",
-					    "status",   "time", "id",    "verb",
-					    "items",    "unknown_status", "substatus",
-					    "time_offset" };
+	static const char *const keys[] = {
+		"category", "type", "has",   "subject",	       "status",    "time",
+		"id",	    "verb", "items", "unknown_status", "substatus", "time_offset"
+	};
 	struct classify_rule *rule;
 	unsigned int bit = 0;
 
@@ -305,7 +305,8 @@ classify_rule_set(struct classify_rules *r, const char *key, const char *value, 
 	}
 	if (strcmp(key, "verb") == 0 || strcmp(key, "unknown_status") == 0) {
 		if (!classify_word_valid(value)) {
-			snprintf(err, CLASSIFY_ERR_MAX, "bad %s '%s' (lower-case word)", key, value);
+			snprintf(err, CLASSIFY_ERR_MAX, "bad %s '%s' (lower-case word)", key,
+				 value);
 			return -EINVAL;
 		}
 		if (key[0] == 'v')

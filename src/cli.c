@@ -7,11 +7,11 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "hookstream/cli.h"
 #include "hookstream/config.h"
@@ -24,14 +24,13 @@ extern char **environ;
 static void
 cli_classify_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: hookstream classify [-c FILE] [BODY_FILE|-] [--path P] "
-		"[--content-type T]\n"
-		"\n"
-		"Print the CloudEvents envelope(s) a notification body would be stored as,\n"
-		"one JSON line per event on stdout (stream and event id on stderr). No\n"
-		"Redis is needed. --path is the request path with an optional query\n"
-		"(default /webhook); --content-type defaults to application/json.\n");
+	fprintf(out, "usage: hookstream classify [-c FILE] [BODY_FILE|-] [--path P] "
+		     "[--content-type T]\n"
+		     "\n"
+		     "Print the CloudEvents envelope(s) a notification body would be stored as,\n"
+		     "one JSON line per event on stdout (stream and event id on stderr). No\n"
+		     "Redis is needed. --path is the request path with an optional query\n"
+		     "(default /webhook); --content-type defaults to application/json.\n");
 }
 
 static char *

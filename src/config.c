@@ -41,7 +41,7 @@ struct config_loader {
 };
 
 static int HS_PRINTF(3, 4)
-config_fail(struct config_loader *ld, const struct config_origin *o, const char *fmt, ...)
+	config_fail(struct config_loader *ld, const struct config_origin *o, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -226,10 +226,10 @@ config_apply(struct config_loader *ld, const struct config_key *k, const char *v
 			goto bad_uint;
 		*(uint64_t *)(void *)field_base = v;
 		return 0;
-bad_uint:
+	bad_uint:
 		return config_fail(ld, o, "%s: expected a whole number from %llu to %llu, got '%s'",
-				   k->name, (unsigned long long)k->min,
-				   (unsigned long long)k->max, value);
+				   k->name, (unsigned long long)k->min, (unsigned long long)k->max,
+				   value);
 	}
 	case CONFIG_LEVEL: {
 		static const char *const names[] = { "debug", "info", "warn", "error" };
@@ -288,9 +288,9 @@ bad_uint:
 		break;
 	case CONFIG_PREFIX:
 		if (!config_prefix_valid(value))
-			return config_fail(ld, o,
-					   "%s: expected 1-64 letters, digits or . _ - : { }, got '%s'",
-					   k->name, value);
+			return config_fail(
+				ld, o, "%s: expected 1-64 letters, digits or . _ - : { }, got '%s'",
+				k->name, value);
 		break;
 	case CONFIG_FIELDS:
 		if (strcmp(k->name, "redact_fields") == 0)
@@ -359,8 +359,8 @@ config_on_section(void *arg, const char *section, unsigned int line, struct ini_
 		while (*path == ' ')
 			path++;
 		if (!config_route_path_valid(path))
-			return config_fail(ld, &o, "[route %s]: a route is a path starting with '/'",
-					   path);
+			return config_fail(ld, &o,
+					   "[route %s]: a route is a path starting with '/'", path);
 		if (config_route_find(cfg, path) != NULL)
 			return config_fail(ld, &o, "[route %s] is defined twice", path);
 		cfg->routes = xrealloc(cfg->routes, (cfg->nroutes + 1) * sizeof(*cfg->routes));
@@ -394,14 +394,10 @@ static int
 config_route_set(struct config_loader *ld, struct config_route *r, const char *key,
 		 const char *value, const struct config_origin *o)
 {
-	static const char *const keys[] = { "category",
-					    "success_status",
-					    "success_body",
-					    "success_content_type",
-					    "signature_scheme",
-					    "signature_secrets",
-					    "signature_header",
-					    "signature_tolerance" };
+	static const char *const keys[] = { "category",		"success_status",
+					    "success_body",	"success_content_type",
+					    "signature_scheme", "signature_secrets",
+					    "signature_header", "signature_tolerance" };
 	unsigned int bit = 0;
 
 	for (size_t i = 0; i < HS_ARRAY_LEN(keys); i++)
@@ -529,11 +525,12 @@ config_apply_env(struct config_loader *ld, char *const *envp)
 		if (config_apply(ld, k, eq + 1, &o) < 0)
 			return -EINVAL;
 		continue;
-unknown:
+	unknown:
 		snprintf(envname, sizeof(envname), "%.*s", (int)(eq - var), var);
 		o.line = 0;
 		o.env = envname;
-		return config_fail(ld, &o, "unknown setting (no such key; see conf/hookstream.conf)");
+		return config_fail(ld, &o,
+				   "unknown setting (no such key; see conf/hookstream.conf)");
 	}
 	return 0;
 }
@@ -557,7 +554,8 @@ config_route_verify(struct config_loader *ld, struct config_route *r)
 		unsigned long long v = strtoull(r->signature_tolerance, &end, 10);
 
 		if (*r->signature_tolerance == '\0' || *end != '\0' || v < 1 || v > 86400)
-			return config_fail(ld, &o, "[route %s] signature_tolerance: expected 1 to 86400",
+			return config_fail(ld, &o,
+					   "[route %s] signature_tolerance: expected 1 to 86400",
 					   r->path);
 		tolerance = v;
 	}
@@ -565,12 +563,12 @@ config_route_verify(struct config_loader *ld, struct config_route *r)
 	 * something. */
 	if (strcmp(scheme, "hmac-sha256") != 0)
 		header = NULL;
-	if (verify_config_parse(&r->verify, scheme, secrets, header, tolerance, err,
-				sizeof(err)) < 0) {
+	if (verify_config_parse(&r->verify, scheme, secrets, header, tolerance, err, sizeof(err)) <
+	    0) {
 		if (r->signature_line == 0) {
 			config_key_find("signature_scheme", &idx);
-			return config_fail(ld, &ld->origin[idx], "signature (route %s): %s", r->path,
-					   err);
+			return config_fail(ld, &ld->origin[idx], "signature (route %s): %s",
+					   r->path, err);
 		}
 		return config_fail(ld, &o, "[route %s] signature: %s", r->path, err);
 	}
@@ -769,7 +767,7 @@ config_value_text(const struct config *cfg, const struct config_key *k, char *bu
 	case CONFIG_UINT:
 		snprintf(buf, len, "%llu",
 			 (unsigned long long)*(const uint64_t *)(const void *)((const char *)cfg +
-									      k->offset));
+									       k->offset));
 		return buf;
 	case CONFIG_LEVEL:
 		snprintf(buf, len, "%s", levels[cfg->log_level]);
@@ -781,7 +779,8 @@ config_value_text(const struct config *cfg, const struct config_key *k, char *bu
 		return redis_url_redacted(&cfg->redis, buf, len);
 	default:
 		text = *(char *const *)(const void *)((const char *)cfg + k->offset);
-		snprintf(buf, len, "%s", k->secret ? (text && *text ? "***" : "") : (text ? text : ""));
+		snprintf(buf, len, "%s",
+			 k->secret ? (text && *text ? "***" : "") : (text ? text : ""));
 		return buf;
 	}
 }

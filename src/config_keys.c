@@ -7,12 +7,14 @@
 
 #include "hookstream/config.h"
 
-#define KEY_UINT(n, d, lo, hi, doc_) \
-	{ #n, CONFIG_UINT, d, lo, hi, false, doc_, offsetof(struct config, n) }
+#define KEY_UINT(n, d, lo, hi, doc_)                                                               \
+	{                                                                                          \
+#n, CONFIG_UINT, d, lo, hi, false, doc_, offsetof(struct config, n)                \
+	}
 
 const struct config_key config_keys[] = {
-	{ "listen", CONFIG_ADDRESS, "0.0.0.0:8080", 0, 0, false,
-	  "webhook listener, host:port", offsetof(struct config, listen) },
+	{ "listen", CONFIG_ADDRESS, "0.0.0.0:8080", 0, 0, false, "webhook listener, host:port",
+	  offsetof(struct config, listen) },
 	{ "admin_listen", CONFIG_ADDRESS, "0.0.0.0:9090", 0, 0, false,
 	  "admin listener (/healthz, /readyz, /metrics), host:port",
 	  offsetof(struct config, admin_listen) },

@@ -79,7 +79,7 @@ form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
 		pairs++;
 		p = amp ? amp + 1 : end;
 		continue;
-bad:
+	bad:
 		free(name);
 		free(value);
 		json_decref(obj);
@@ -107,7 +107,8 @@ form_masked(const json_t *obj, size_t *redactions)
 	if (out == NULL)
 		abort();
 	*redactions = 0;
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		char *k = xstrdup(key);
 		char *s = xstrndup(json_string_value(v), json_string_length(v));
 

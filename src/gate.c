@@ -18,7 +18,8 @@
 #include "hookstream/gate.h"
 #include "hookstream/xalloc.h"
 
-static const char gate_synthetic[] = "GET / HTTP/1.1\r\nHost: hookstream\r\nConnection: close\r\n\r\n";
+static const char gate_synthetic[] =
+	"GET / HTTP/1.1\r\nHost: hookstream\r\nConnection: close\r\n\r\n";
 static const char gate_continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 struct gate {
@@ -148,8 +149,8 @@ gate_decide(struct gate_conn *conn)
 	conn->via_proxy = conn->gate->opt.trusted != NULL &&
 			  access_allows(conn->gate->opt.trusted, (struct sockaddr *)&ss);
 	/* A proxy is let in here; the client it names is checked per request. */
-	conn->allowed = conn->via_proxy ||
-			access_allows(conn->gate->opt.allow, (struct sockaddr *)&ss);
+	conn->allowed =
+		conn->via_proxy || access_allows(conn->gate->opt.allow, (struct sockaddr *)&ss);
 }
 
 static void
@@ -215,8 +216,8 @@ gate_input_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 			while (left > 0 || i == nvec - 1) {
 				const struct httpframe_info *info;
 				size_t used = 0;
-				enum httpframe_event ev = httpframe_feed(&conn->frame, data, left,
-									 &used, &info);
+				enum httpframe_event ev =
+					httpframe_feed(&conn->frame, data, left, &used, &info);
 
 				conn->fed += used;
 				data += used;

@@ -31,16 +31,16 @@ enum httpframe_field {
 };
 
 /* f->flags */
-#define HTTPFRAME_CR 0x01u           /* previous byte was CR: only LF may follow */
-#define HTTPFRAME_BODY_METHOD 0x02u  /* POST, PUT or PATCH: a body is allowed */
-#define HTTPFRAME_SEEN_CL 0x04u      /* a Content-Length header was seen */
-#define HTTPFRAME_SEEN_TE 0x08u      /* a Transfer-Encoding header was seen */
-#define HTTPFRAME_SEEN_EXPECT 0x10u  /* an Expect header was seen */
-#define HTTPFRAME_CONTINUE 0x20u     /* the first Expect header is 100-continue */
+#define HTTPFRAME_CR	      0x01u /* previous byte was CR: only LF may follow */
+#define HTTPFRAME_BODY_METHOD 0x02u /* POST, PUT or PATCH: a body is allowed */
+#define HTTPFRAME_SEEN_CL     0x04u /* a Content-Length header was seen */
+#define HTTPFRAME_SEEN_TE     0x08u /* a Transfer-Encoding header was seen */
+#define HTTPFRAME_SEEN_EXPECT 0x10u /* an Expect header was seen */
+#define HTTPFRAME_CONTINUE    0x20u /* the first Expect header is 100-continue */
 
 #define HTTPFRAME_CHUNK_DIGITS 16 /* hex digits of a uint64_t */
-#define HTTPFRAME_METHOD_MAX 7     /* "OPTIONS", "CONNECT" */
-#define HTTPFRAME_VERSION_LEN 8    /* "HTTP/1.1" */
+#define HTTPFRAME_METHOD_MAX   7  /* "OPTIONS", "CONNECT" */
+#define HTTPFRAME_VERSION_LEN  8  /* "HTTP/1.1" */
 
 static const char MSG_METHOD[] = "unknown or unsupported request method";
 static const char MSG_VERSION[] = "HTTP version must be HTTP/1.0 or HTTP/1.1";
@@ -53,9 +53,9 @@ static const struct {
 	const char *name;
 	bool body;
 } httpframe_methods[] = {
-	{ "GET", false },   { "HEAD", false },  { "POST", true },
-	{ "PUT", true },    { "DELETE", false }, { "OPTIONS", false },
-	{ "PATCH", true },  { "TRACE", false },  { "CONNECT", false },
+	{ "GET", false },  { "HEAD", false },	{ "POST", true },
+	{ "PUT", true },   { "DELETE", false }, { "OPTIONS", false },
+	{ "PATCH", true }, { "TRACE", false },	{ "CONNECT", false },
 };
 
 static enum httpframe_event
@@ -361,8 +361,8 @@ head_end(struct httpframe *f)
 		return too_large(f);
 
 	f->info.chunked = te;
-	f->info.expect_continue = (f->flags & HTTPFRAME_CONTINUE) && f->info.http11 &&
-				  (te || cl > 0);
+	f->info.expect_continue =
+		(f->flags & HTTPFRAME_CONTINUE) && f->info.http11 && (te || cl > 0);
 	f->line_len = 0;
 	if (te) {
 		f->state = HTTPFRAME_S_CHUNK_SIZE;

@@ -17,34 +17,9 @@
 #include "hookstream/redact.h"
 #include "hookstream/utf8.h"
 #include "hookstream/xalloc.h"
+#include "jsonparse_int.h"
 
-/* Each level costs a few stack frames; a caller's max_depth above this is
- * capped so that no configuration can turn a deep body into a stack overflow. */
-#define JSONPARSE_DEPTH_CAP 1024
 #define JSONPARSE_KEY_SHOWN 64 /* bytes of a duplicate key quoted in the message */
-
-struct jp {
-	const char *data;
-	size_t len;
-	size_t pos;
-	unsigned int max_depth;
-	const struct jsonparse_options *opt;
-	json_t *tomb; /* stands for a dropped member until its object is complete */
-	/* The key (offset into buf) of each open member, by depth; SIZE_MAX for
-	 * an array element. Read by field rules written as paths. */
-	struct {
-		size_t off, n;
-	} path[JSONPARSE_DEPTH_CAP + 1];
-	size_t last_comma; /* offset of the last ',' between members, for drops */
-	struct jsonparse_result *res;
-	struct jsonparse_error *err;
-	size_t edits_cap;
-	/* Decoded strings; used as a stack so an object key survives while its
-	 * value (which may hold more strings) is parsed. */
-	char *buf;
-	size_t buf_len;
-	size_t buf_cap;
-};
 
 /* Two-character escapes: "\\" + jp_esc_name[i] stands for jp_esc_char[i]. The
  * '/' is last so that the encoder, looking at the first 7 only, never writes it. */
@@ -288,7 +263,7 @@ jp_encode(const char *s, size_t n, size_t *out_len)
 	return out;
 }
 
-static void
+void
 jp_edit(struct jp *p, size_t offset, size_t len, char *text, size_t text_len)
 {
 	struct jsonparse_result *r = p->res;
@@ -466,63 +441,6 @@ jp_fail_duplicate(struct jp *p, size_t at, const char *key, size_t n)
 	redact_pans(p->err->message, strlen(p->err->message));
 }
 
-/* One "key": value member of obj. The key is masked before the duplicate check
- * so that the message never shows a card number, and two card numbers that
- * mask alike cannot silently replace one another. */
-/* Does one segment of a rule ("name" or "*") match path level d? */
-static bool
-jp_segment_is(const struct jp *p, unsigned int d, const char *seg, size_t len)
-{
-	if (len == 1 && seg[0] == '*')
-		return true;
-	return p->path[d].off != SIZE_MAX && p->path[d].n == len &&
-	       memcmp(p->buf + p->path[d].off, seg, len) == 0;
-}
-
-/*
- * A field rule matches the member being parsed at depth: a plain name matches
- * that key at any depth; a dotted path ("card.cvv", "tokens.*.tokenInfo")
- * matches from the root, "*" standing for any key or any array element.
- */
-static bool
-jp_rule_matches(const struct jp *p, const char *rule, unsigned int depth)
-{
-	unsigned int d = 0;
-	const char *seg = rule;
-
-	if (strchr(rule, '.') == NULL)
-		return jp_segment_is(p, depth - 1, rule, strlen(rule)) && rule[0] != '*';
-	for (;;) {
-		const char *dot = strchr(seg, '.');
-		size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
-
-		if (d >= depth || !jp_segment_is(p, d, seg, len))
-			return false;
-		d++;
-		if (dot == NULL)
-			return d == depth;
-		seg = dot + 1;
-	}
-}
-
-static bool
-jp_key_in(const struct jp *p, char *const *rules, size_t nrules, unsigned int depth)
-{
-	for (size_t i = 0; i < nrules; i++)
-		if (jp_rule_matches(p, rules[i], depth))
-			return true;
-	return false;
-}
-
-/* Forget the edits made inside a value that is replaced or removed whole. */
-static void
-jp_edits_truncate(struct jp *p, size_t keep)
-{
-	for (size_t i = keep; i < p->res->nedits; i++)
-		free(p->res->edits[i].text);
-	p->res->nedits = keep;
-}
-
 static int
 jp_member(struct jp *p, json_t *obj, unsigned int depth, bool *dropped)
 {
@@ -595,24 +513,6 @@ jp_member(struct jp *p, json_t *obj, unsigned int depth, bool *dropped)
 	return 0;
 }
 
-/*
- * A dropped member's edit covers the member; widen it over one comma so the
- * object stays valid: the comma after it when another member follows, else the
- * comma before it (it was the last), else none (it was the only one).
- */
-static void
-jp_drop_comma(struct jp *p, bool followed, bool first)
-{
-	struct jsonparse_edit *e = &p->res->edits[p->res->nedits - 1];
-
-	if (followed) {
-		e->len = p->pos + 1 - e->offset; /* up to and including the ',' at pos */
-	} else if (!first) {
-		e->len += e->offset - p->last_comma;
-		e->offset = p->last_comma;
-	}
-}
-
 static int
 jp_element(struct jp *p, json_t *arr, unsigned int depth)
 {
@@ -626,19 +526,6 @@ jp_element(struct jp *p, json_t *arr, unsigned int depth)
 	if (json_array_append_new(arr, v) < 0)
 		abort();
 	return 0;
-}
-
-static void
-jp_remove_tombs(struct jp *p, json_t *obj)
-{
-	const char *key;
-	json_t *v;
-	void *tmp;
-
-	json_object_foreach_safe(obj, tmp, key, v) {
-		if (v == p->tomb)
-			json_object_del(obj, key);
-	}
 }
 
 /* The array or object at data[pos], itself at the given depth. */
@@ -662,7 +549,7 @@ jp_container(struct jp *p, unsigned int depth)
 	}
 	/* "kept": members of this object that stay in the payload; a dropped
 	 * last member takes the comma before it only if one was kept. */
-	for (size_t kept = 0, comma = 0, drops = 0;; ) {
+	for (size_t kept = 0, comma = 0, drops = 0;;) {
 		bool dropped = false;
 
 		jp_ws(p);

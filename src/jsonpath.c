@@ -50,7 +50,8 @@ static bool
 jsonpath_key_char(char c)
 {
 	/* Keys in notifications are identifiers; "-" and ":" occur in the wild. */
-	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == ':' || c == '@' || c == '$';
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == ':' || c == '@' ||
+	       c == '$';
 }
 
 int
@@ -166,7 +167,8 @@ jsonpath_walk(const struct jsonpath *p, size_t i, const json_t *v)
 			if (!json_is_object(v))
 				return NULL;
 			/* The first child under which the rest of the path resolves. */
-			json_object_foreach((json_t *)v, k, child) {
+			json_object_foreach((json_t *)v, k, child)
+			{
 				const json_t *found = jsonpath_walk(p, i + 1, child);
 
 				if (found != NULL)

@@ -46,8 +46,7 @@ log_put(struct log_buf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-static HS_PRINTF(2, 3) void
-log_printf(struct log_buf *b, const char *fmt, ...)
+static HS_PRINTF(2, 3) void log_printf(struct log_buf *b, const char *fmt, ...)
 {
 	char tmp[256];
 	va_list ap;

@@ -78,8 +78,7 @@ app_render_metrics(void *arg, FILE *out)
 				    .jansson = JANSSON_VERSION,
 				    .openssl = OpenSSL_version(OPENSSL_VERSION) };
 
-	snprintf(hiredis, sizeof(hiredis), "%d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR,
-		 HIREDIS_PATCH);
+	snprintf(hiredis, sizeof(hiredis), "%d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
 
 	worker_add_gauges(a->worker, &g);
 	metrics_render(m, 1, &g, out);

@@ -11,30 +11,55 @@
 #include "hookstream/xalloc.h"
 #include "hs_version.h"
 
-static const int metrics_codes[] = { 200, 202, 400, 401, 403, 404, 405, 408, 411,
-				     413, 415, 431, 500, 501, 503 };
+static const int metrics_codes[] = { 200, 202, 400, 401, 403, 404, 405, 408,
+				     411, 413, 415, 431, 500, 501, 503 };
 #define METRICS_NCODES (sizeof(metrics_codes) / sizeof(metrics_codes[0]) + 1) /* + other */
 
 static const char *const metrics_outcome_names[] = { "published", "duplicate", "failed" };
 
 /* Every error code an answer can carry; anything else counts as "other". */
 static const char *const metrics_reasons[] = {
-	"source_not_allowed", "unknown_route", "method_not_allowed", "length_required",
-	"unsupported_content_type", "body_too_large", "header_too_large", "bad_request",
-	"bad_method", "bad_version", "bad_content_length", "conflicting_length",
-	"bad_transfer_encoding", "body_not_allowed", "bad_chunk", "invalid_json",
-	"duplicate_key", "too_deep", "invalid_utf8", "empty_body", "not_an_object",
-	"invalid_form", "signature_missing", "signature_malformed", "signature_mismatch",
-	"signature_expired", "timestamp_missing", "id_missing", "redis_unavailable",
-	"overloaded", "too_many_events", "too_many_connections", "other",
+	"source_not_allowed",
+	"unknown_route",
+	"method_not_allowed",
+	"length_required",
+	"unsupported_content_type",
+	"body_too_large",
+	"header_too_large",
+	"bad_request",
+	"bad_method",
+	"bad_version",
+	"bad_content_length",
+	"conflicting_length",
+	"bad_transfer_encoding",
+	"body_not_allowed",
+	"bad_chunk",
+	"invalid_json",
+	"duplicate_key",
+	"too_deep",
+	"invalid_utf8",
+	"empty_body",
+	"not_an_object",
+	"invalid_form",
+	"signature_missing",
+	"signature_malformed",
+	"signature_mismatch",
+	"signature_expired",
+	"timestamp_missing",
+	"id_missing",
+	"redis_unavailable",
+	"overloaded",
+	"too_many_events",
+	"too_many_connections",
+	"other",
 };
 #define METRICS_NREASONS (sizeof(metrics_reasons) / sizeof(metrics_reasons[0]))
 
 static const double metrics_latency_le[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-					     0.1,    0.25,  0.5,    1,     2.5,  5,     10 };
-static const double metrics_size_le[] = { 256, 1024, 4096, 16384, 65536, 262144, 1048576,
-					  4194304, 16777216 };
-#define METRICS_NLAT (sizeof(metrics_latency_le) / sizeof(metrics_latency_le[0]))
+					     0.1,    0.25,  0.5,    1,	   2.5,	 5,	10 };
+static const double metrics_size_le[] = { 256,	  1024,	   4096,    16384,   65536,
+					  262144, 1048576, 4194304, 16777216 };
+#define METRICS_NLAT  (sizeof(metrics_latency_le) / sizeof(metrics_latency_le[0]))
 #define METRICS_NSIZE (sizeof(metrics_size_le) / sizeof(metrics_size_le[0]))
 
 /* Cumulative when rendered; stored per bucket (+Inf last). Sums in
@@ -93,8 +118,8 @@ metrics_count_request(struct metrics *m, size_t route_idx, int status)
 {
 	if (route_idx > m->names.nroutes)
 		route_idx = m->names.nroutes;
-	__atomic_fetch_add(&m->requests[route_idx * METRICS_NCODES + metrics_code_index(status)],
-			   1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&m->requests[route_idx * METRICS_NCODES + metrics_code_index(status)], 1,
+			   __ATOMIC_RELAXED);
 }
 
 void
@@ -201,7 +226,8 @@ metrics_render_hist(struct metrics *const *w, size_t n, size_t which, const char
 			fprintf(out, "%s_bucket{le=\"%g\"} %llu\n", name, le[b],
 				(unsigned long long)cum);
 		else
-			fprintf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+			fprintf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+				(unsigned long long)cum);
 	}
 	fprintf(out, "%s_sum %.6f\n%s_count %llu\n", name, (double)sum * sum_scale, name,
 		(unsigned long long)count);
@@ -241,8 +267,7 @@ metrics_render_more(struct metrics *const *w, size_t n, FILE *out)
 }
 
 void
-metrics_render(struct metrics *const *workers, size_t n, const struct metrics_gauges *g,
-	       FILE *out)
+metrics_render(struct metrics *const *workers, size_t n, const struct metrics_gauges *g, FILE *out)
 {
 	const struct metrics_names *nm;
 
@@ -253,17 +278,20 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 		"jansson=\"%s\",openssl=\"%s\"} 1\n",
 		HOOKSTREAM_VERSION, g->libevent ? g->libevent : "", g->hiredis ? g->hiredis : "",
 		g->jansson ? g->jansson : "", g->openssl ? g->openssl : "");
-	fprintf(out, "# HELP hookstream_open_connections Webhook connections open now.\n"
-		     "# TYPE hookstream_open_connections gauge\n"
-		     "hookstream_open_connections %lld\n",
+	fprintf(out,
+		"# HELP hookstream_open_connections Webhook connections open now.\n"
+		"# TYPE hookstream_open_connections gauge\n"
+		"hookstream_open_connections %lld\n",
 		g->connections);
-	fprintf(out, "# HELP hookstream_redis_connected 1 while the Redis connection is ready.\n"
-		     "# TYPE hookstream_redis_connected gauge\n"
-		     "hookstream_redis_connected %d\n",
+	fprintf(out,
+		"# HELP hookstream_redis_connected 1 while the Redis connection is ready.\n"
+		"# TYPE hookstream_redis_connected gauge\n"
+		"hookstream_redis_connected %d\n",
 		g->redis_connected);
-	fprintf(out, "# HELP hookstream_inflight_requests Requests waiting for Redis.\n"
-		     "# TYPE hookstream_inflight_requests gauge\n"
-		     "hookstream_inflight_requests %lld\n",
+	fprintf(out,
+		"# HELP hookstream_inflight_requests Requests waiting for Redis.\n"
+		"# TYPE hookstream_inflight_requests gauge\n"
+		"hookstream_inflight_requests %lld\n",
 		g->inflight);
 	if (n == 0)
 		return;
@@ -294,7 +322,8 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 			fields += __atomic_load_n(&workers[i]->redacted_fields, __ATOMIC_RELAXED);
 		}
 		fprintf(out,
-			"# HELP hookstream_redactions_total Values masked before storing, by kind.\n"
+			"# HELP hookstream_redactions_total Values masked before storing, by "
+			"kind.\n"
 			"# TYPE hookstream_redactions_total counter\n"
 			"hookstream_redactions_total{kind=\"card_number\"} %llu\n"
 			"hookstream_redactions_total{kind=\"field\"} %llu\n",

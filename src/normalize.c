@@ -37,8 +37,8 @@ normalize_kind_of(const char *ct)
 		return NORMALIZE_FORM;
 	slash = memchr(ct, '/', n);
 	/* application/<anything>+json, e.g. application/cloudevents+json */
-	if (slash != NULL && slash - ct == 11 && strncasecmp(ct, "application", 11) == 0 && n >= 17 &&
-	    strncasecmp(ct + n - 5, "+json", 5) == 0)
+	if (slash != NULL && slash - ct == 11 && strncasecmp(ct, "application", 11) == 0 &&
+	    n >= 17 && strncasecmp(ct + n - 5, "+json", 5) == 0)
 		return NORMALIZE_JSON;
 	return NORMALIZE_UNSUPPORTED;
 }
@@ -71,8 +71,8 @@ normalize_form_fields(const struct config *cfg, json_t *obj)
 
 /* Parse the body: the tree for the rules and the payload text to store. */
 static int
-normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
-		size_t *data_len, size_t *redactions, size_t *fields, struct normalize_error *err)
+normalize_parse(const struct normalize_request *req, json_t **tree, char **data, size_t *data_len,
+		size_t *redactions, size_t *fields, struct normalize_error *err)
 {
 	enum normalize_kind kind = normalize_kind_of(req->content_type);
 

@@ -44,7 +44,8 @@ static const char publish_script[] =
 	"    if maxlen == '0' then\n"
 	"      id = redis.call('XADD', stream, '*', unpack(args))\n"
 	"    elseif string.sub(maxlen, 1, 1) == 'm' then\n"
-	"      id = redis.call('XADD', stream, 'MINID', '~', string.sub(maxlen, 2), '*', unpack(args))\n"
+	"      id = redis.call('XADD', stream, 'MINID', '~', string.sub(maxlen, 2), '*', "
+	"unpack(args))\n"
 	"    else\n"
 	"      id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(args))\n"
 	"    end\n"
@@ -131,10 +132,10 @@ publisher_handshake_cb(redisAsyncContext *c, void *r, void *privdata)
 		/* A group that exists is what we wanted. */
 		if (strcmp(step, "XGROUP") == 0 && strncmp(reply->str, "BUSYGROUP", 9) == 0)
 			return;
-		log_fields(LOG_LEVEL_ERROR, "redis handshake failed",
-			   (struct log_field[]){ LOG_STR("step", step),
-						 LOG_STR("error", reply->str) },
-			   2);
+		log_fields(
+			LOG_LEVEL_ERROR, "redis handshake failed",
+			(struct log_field[]){ LOG_STR("step", step), LOG_STR("error", reply->str) },
+			2);
 		if (strcmp(step, "XGROUP") != 0 && p->state == PUBLISHER_HANDSHAKE) {
 			p->state = PUBLISHER_CONNECTING;
 			redisAsyncDisconnect(c);
@@ -182,10 +183,11 @@ publisher_send_handshake(struct publisher *p)
 	/* Groups before the script: no event can be added ahead of its readers. */
 	for (size_t s = 0; s < p->opt.nstreams; s++) {
 		for (size_t g = 0; g < p->opt.ngroups; g++) {
-			const char *argv[6] = { "XGROUP", "CREATE", p->opt.streams[s],
-						p->opt.groups[g], "$", "MKSTREAM" };
+			const char *argv[6] = { "XGROUP",	  "CREATE", p->opt.streams[s],
+						p->opt.groups[g], "$",	    "MKSTREAM" };
 
-			redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "XGROUP", 6, argv, NULL);
+			redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "XGROUP", 6, argv,
+					      NULL);
 			p->pending++;
 		}
 	}
@@ -222,8 +224,8 @@ publisher_disconnect_cb(const redisAsyncContext *c, int status)
 	evtimer_del(p->connect_timer);
 	if (!p->stopping)
 		log_fields(LOG_LEVEL_WARN, "redis connection lost",
-			   (struct log_field[]){ LOG_STR("error", status == REDIS_OK ? "closed"
-										 : c->errstr) },
+			   (struct log_field[]){
+				   LOG_STR("error", status == REDIS_OK ? "closed" : c->errstr) },
 			   1);
 	publisher_schedule_retry(p);
 }
@@ -421,8 +423,8 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 }
 
 int
-publish_submit(struct publisher *p, const struct publish_item *items, size_t n,
-	       publish_done_cb cb, void *arg)
+publish_submit(struct publisher *p, const struct publish_item *items, size_t n, publish_done_cb cb,
+	       void *arg)
 {
 	char ttl[24], maxlen[24], per[8];
 	const char *head[6] = { "EVALSHA", p->sha, NULL, ttl, maxlen, per };
@@ -477,12 +479,12 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n,
 	{
 		size_t a = 0;
 
-#define PUBLISH_ARG(ptr, len)                         \
-	do {                                          \
-		memcpy(blob, (ptr), (len));           \
-		op->argv[a] = blob;                   \
-		op->argvlen[a++] = (len);             \
-		blob += (len);                        \
+#define PUBLISH_ARG(ptr, len)                                                                      \
+	do {                                                                                       \
+		memcpy(blob, (ptr), (len));                                                        \
+		op->argv[a] = blob;                                                                \
+		op->argvlen[a++] = (len);                                                          \
+		blob += (len);                                                                     \
 	} while (0)
 		for (size_t i = 0; i < 3; i++)
 			PUBLISH_ARG(head[i], headlen[i]);
@@ -505,9 +507,8 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n,
 }
 
 int
-publish_append(struct publisher *p, const char *stream, uint64_t maxlen,
-	       const char *const *fields, const size_t *lens, size_t nfields, publish_done_cb cb,
-	       void *arg)
+publish_append(struct publisher *p, const char *stream, uint64_t maxlen, const char *const *fields,
+	       const size_t *lens, size_t nfields, publish_done_cb cb, void *arg)
 {
 	char ml[24];
 	const char *head[5] = { "XADD", stream, "MAXLEN", "~", ml };

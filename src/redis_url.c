@@ -49,7 +49,8 @@ redis_url_parse_unix(const char *rest, struct redis_url *out, const char **why)
 	const char *end = q ? q : rest + strlen(rest);
 
 	if (*rest != '/')
-		return redis_url_fail(out, why, "unix:// needs an absolute path (unix:///run/redis.sock)");
+		return redis_url_fail(out, why,
+				      "unix:// needs an absolute path (unix:///run/redis.sock)");
 	out->kind = REDIS_URL_UNIX;
 	out->path = pct_decode(rest, end, false, true, NULL);
 	if (out->path == NULL)

@@ -24,10 +24,10 @@
 #include "hookstream/access.h"
 #include "hookstream/classify.h"
 #include "hookstream/config.h"
-#include "hookstream/normalize.h"
 #include "hookstream/gate.h"
 #include "hookstream/log.h"
 #include "hookstream/metrics.h"
+#include "hookstream/normalize.h"
 #include "hookstream/publish.h"
 #include "hookstream/redact.h"
 #include "hookstream/server.h"
@@ -64,8 +64,8 @@ struct request {
 	size_t route_idx;
 	const struct config_route *route;
 	struct normalize_result norm; /* the events being stored */
-	bool invalid;                 /* storing the <prefix>:invalid record */
-	int invalid_status;           /* the 4xx owed once that record is stored */
+	bool invalid;		      /* storing the <prefix>:invalid record */
+	int invalid_status;	      /* the 4xx owed once that record is stored */
 	const char *invalid_code;     /* static */
 	char *invalid_message;
 	char request_id[48];
@@ -86,8 +86,8 @@ struct request_outcome {
 static void
 server_request_id(struct server *s, struct evhttp_request *req, char *out, size_t len)
 {
-	const char *given = evhttp_find_header(evhttp_request_get_input_headers(req),
-					       "X-Request-Id");
+	const char *given =
+		evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
 	size_t n = given ? strlen(given) : 0;
 	bool ok = n > 0 && n < len && n <= 64;
 
@@ -136,8 +136,7 @@ server_refusal_log_ok(struct server *s)
 static void
 server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t route_idx,
 	    const char *route, const char *request_id, const char *source_ip,
-	    const char *content_type, const char *body, size_t len,
-	    const struct request_outcome *o)
+	    const char *content_type, const char *body, size_t len, const struct request_outcome *o)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -272,9 +271,8 @@ request_answer_unavailable(struct request *rq, const char *message)
 		.events = rq->norm.nevents,
 	};
 
-	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path,
-		      rq->request_id, rq->source_ip, server_error_body("redis_unavailable", message),
-		      &o);
+	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
+		      rq->source_ip, server_error_body("redis_unavailable", message), &o);
 	rq->req = NULL;
 	rq->srv->inflight--;
 }
@@ -304,9 +302,8 @@ request_invalid_stored(struct request *rq)
 				     .outcome = "invalid" };
 
 	metrics_count_invalid(rq->srv->metrics);
-	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path,
-		      rq->request_id, rq->source_ip,
-		      server_error_body(rq->invalid_code, rq->invalid_message), &o);
+	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
+		      rq->source_ip, server_error_body(rq->invalid_code, rq->invalid_message), &o);
 	rq->req = NULL;
 	rq->srv->inflight--;
 }
@@ -326,7 +323,8 @@ request_answer_stored(struct request *rq, const struct publish_result *res)
 
 		fresh += !res->items[i].duplicate;
 		metrics_count_event(s->metrics, server_category_index(s, ev->category),
-				    res->items[i].duplicate ? METRICS_DUPLICATE : METRICS_PUBLISHED);
+				    res->items[i].duplicate ? METRICS_DUPLICATE
+							    : METRICS_PUBLISHED);
 	}
 	/* A batch is a duplicate only when every one of its events is. */
 	o = (struct request_outcome){ .status = fresh ? 202 : 200,
@@ -481,10 +479,10 @@ request_store_invalid(struct request *rq, const struct normalize_error *nerr,
 	redact_pans(rq->invalid_message, strlen(rq->invalid_message));
 	snprintf(nbytes, sizeof(nbytes), "%zu", len);
 	snprintf(status, sizeof(status), "%d", nerr->status);
-#define INVALID_FIELD(k, v)           \
-	do {                          \
-		fields[n++] = (k);    \
-		fields[n++] = (v);    \
+#define INVALID_FIELD(k, v)                                                                        \
+	do {                                                                                       \
+		fields[n++] = (k);                                                                 \
+		fields[n++] = (v);                                                                 \
 	} while (0)
 	INVALID_FIELD("reason", nerr->code);
 	INVALID_FIELD("message", nerr->message);
@@ -502,8 +500,8 @@ request_store_invalid(struct request *rq, const struct normalize_error *nerr,
 		lens[i] = strlen(fields[i]);
 	if (publish_append(s->pub, stream, s->cfg->invalid_maxlen, fields, lens, n,
 			   request_published_cb, rq) < 0) {
-		server_reject(s, rq->req, rq->t0_us, rq->route_idx, rq->route->path,
-			      rq->request_id, rq->source_ip, 503, "redis_unavailable",
+		server_reject(s, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
+			      rq->source_ip, 503, "redis_unavailable",
 			      "redis is unreachable; retry later");
 		request_free(rq);
 	} else {
@@ -550,7 +548,8 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	gate_watch_request(conn, req);
-	if (conn->via_proxy && !server_forwarded_client(s, in, conn->peer, client, sizeof(client))) {
+	if (conn->via_proxy &&
+	    !server_forwarded_client(s, in, conn->peer, client, sizeof(client))) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		server_reject(s, req, t0, s->cfg->nroutes, "-", request_id,
 			      client[0] ? client : source_ip, 403, "source_not_allowed",
@@ -584,8 +583,8 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		raw = "";
 	/* Before anything is kept: an unauthenticated body is never stored. */
 	if (!verify_request(&route->verify,
-			    &(struct verify_headers){ .get = server_header_cb, .arg = in }, raw, len,
-			    (int64_t)time(NULL), &vr)) {
+			    &(struct verify_headers){ .get = server_header_cb, .arg = in }, raw,
+			    len, (int64_t)time(NULL), &vr)) {
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 401,
 			      vr.error, vr.message);
 		return;
@@ -597,7 +596,8 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	}
 	if (s->inflight >= s->cfg->max_inflight) {
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
-			      "overloaded", "too many notifications are waiting for redis; retry later");
+			      "overloaded",
+			      "too many notifications are waiting for redis; retry later");
 		return;
 	}
 
@@ -618,8 +618,9 @@ server_request_cb(struct evhttp_request *req, void *arg)
 					   .content_type = ctype,
 					   .source_ip = rq->source_ip,
 					   .received_at = rq->received_at,
-					   .verified_by = route->verify.scheme != VERIFY_NONE ? vr.scheme
-											      : NULL,
+					   .verified_by = route->verify.scheme != VERIFY_NONE
+								  ? vr.scheme
+								  : NULL,
 					   .raw = raw,
 					   .raw_len = len };
 	if (normalize_request(&nreq, &rq->norm, &nerr) < 0) {

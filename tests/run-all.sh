@@ -44,6 +44,24 @@ run_suites() { # label, build dir
 	return 0
 }
 
+step "formatting (clang-format, .clang-format)"
+fmt_files=$(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 'tests/unit/*.c' 'tests/unit/*.h' \
+	'tests/fuzz/*.c' 'tests/bench/*.c' 2>/dev/null)
+{
+	echo '<?xml version="1.0" encoding="utf-8"?><testsuite name="format">'
+	# shellcheck disable=SC2086 # a word list of file names
+	if out=$(clang-format --dry-run --Werror $fmt_files 2>&1); then
+		echo '<testcase classname="format" name="clang-format"/>'
+	else
+		echo "$out" | head -n 40
+		echo '<testcase classname="format" name="clang-format"><failure message="not formatted"/></testcase>'
+	fi
+	echo '</testsuite>'
+} >"$results/format-integration.xml.tmp"
+grep -v '^<' "$results/format-integration.xml.tmp" || true
+grep '^<' "$results/format-integration.xml.tmp" >"$results/format-integration.xml"
+rm -f "$results/format-integration.xml.tmp"
+
 step "release build (-Dwerror=true)"
 if build build --buildtype=debugoptimized -Dwerror=true; then
 	run_suites release build

@@ -50,7 +50,8 @@ for f in sorted(results.glob("*-integration.xml")):
             passed += 1
 
 expected = {"release-unit.json", "release-integration.xml", "asan-unit.json",
-            "asan-integration.xml", "container-integration.xml", "fuzz-integration.xml"}
+            "asan-integration.xml", "container-integration.xml", "fuzz-integration.xml",
+            "format-integration.xml"}
 missing = sorted(expected - {p.name for p in results.iterdir()})
 for m in missing:
     failures.append(f"no results from {m} (the step did not run)")

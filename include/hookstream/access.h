@@ -33,8 +33,8 @@ struct access_list {
 struct access_error {
 	size_t offset;
 	const char *message; /* static string, never freed */
-	char token[64];      /* the offending entry, truncated, NUL-terminated */
-	char hint[64];       /* "10.0.0.0/8" for host bits set, otherwise "" */
+	char token[64];	     /* the offending entry, truncated, NUL-terminated */
+	char hint[64];	     /* "10.0.0.0/8" for host bits set, otherwise "" */
 };
 
 /*

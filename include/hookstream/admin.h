@@ -11,7 +11,7 @@ struct event_base;
 
 /* What the admin endpoints ask the rest of the process (all on its loop). */
 struct admin_probe {
-	bool (*ready)(void *arg);                   /* Redis connected on every worker */
+	bool (*ready)(void *arg);		      /* Redis connected on every worker */
 	void (*render_metrics)(void *arg, FILE *out); /* Prometheus text */
 	void *arg;
 };

@@ -15,7 +15,7 @@
 #include "hookstream/compiler.h"
 
 #define CLASSIFY_UNCLASSIFIED "unclassified"
-#define CLASSIFY_ERR_MAX 256
+#define CLASSIFY_ERR_MAX      256
 
 struct classify_rules; /* opaque; immutable once classify_rules_finish succeeded */
 
@@ -46,23 +46,23 @@ bool classify_category_valid(const char *name);
 size_t classify_categories(const struct classify_rules *r, const char **out, size_t max);
 
 struct classify_input {
-	const json_t *body;         /* borrowed; the parsed notification */
-	const char *query;          /* raw query string, or NULL */
+	const json_t *body;	    /* borrowed; the parsed notification */
+	const char *query;	    /* raw query string, or NULL */
 	const char *route_category; /* category pinned by the route, or NULL */
-	const void *raw;            /* the raw body: the id of last resort hashes it */
+	const void *raw;	    /* the raw body: the id of last resort hashes it */
 	size_t raw_len;
 };
 
 struct classify_result {
 	const char *category; /* borrowed (rules, input or CLASSIFY_UNCLASSIFIED) */
 	const char *rule;     /* borrowed: the rule name, "route" or "none" */
-	char *type;           /* new: "<category>.<word>" ("unclassified.received") */
-	char *event_id;       /* new: sender id, object id + state, or sha256:<hex> of the body */
-	char *subject;        /* new or NULL */
-	char *status;         /* new or NULL: the sender's status code */
+	char *type;	      /* new: "<category>.<word>" ("unclassified.received") */
+	char *event_id;	      /* new: sender id, object id + state, or sha256:<hex> of the body */
+	char *subject;	      /* new or NULL */
+	char *status;	      /* new or NULL: the sender's status code */
 	char *substatus;      /* new or NULL: the sender's finer state (substate) */
 	char *canonical;      /* new or NULL: the canonical word for status */
-	char *time;           /* new or NULL: the sender's event time */
+	char *time;	      /* new or NULL: the sender's event time */
 };
 
 /*

@@ -19,15 +19,15 @@
 #include "hookstream/redis_url.h"
 #include "hookstream/verify.h"
 
-#define CONFIG_ENV_PREFIX "HOOKSTREAM_"
+#define CONFIG_ENV_PREFIX   "HOOKSTREAM_"
 #define CONFIG_BUILTIN_NAME "<built-in>"
 
 struct config_route {
-	char *path;     /* "/webhook/payment" */
-	char *category; /* pinned category, or NULL to classify by content */
-	int success_status;          /* 0: the JSON answer (202 / 200 duplicate) */
-	char *success_body;          /* literal body for success_status, or NULL */
-	char *success_content_type;  /* for success_body; default text/plain */
+	char *path;		    /* "/webhook/payment" */
+	char *category;		    /* pinned category, or NULL to classify by content */
+	int success_status;	    /* 0: the JSON answer (202 / 200 duplicate) */
+	char *success_body;	    /* literal body for success_status, or NULL */
+	char *success_content_type; /* for success_body; default text/plain */
 	/* Signature settings written in the route (NULL: the global default). */
 	char *signature_scheme;
 	char *signature_secrets;
@@ -86,17 +86,17 @@ struct config {
 };
 
 enum config_type {
-	CONFIG_STRING,   /* any text */
-	CONFIG_ADDRESS,  /* host:port with a numeric host; [v6]:port */
-	CONFIG_UINT,     /* decimal within [min, max] */
-	CONFIG_REDIS,    /* redis_url */
-	CONFIG_CIDRS,    /* access list */
-	CONFIG_NAMES,    /* comma-separated names */
-	CONFIG_LEVEL,    /* log level */
-	CONFIG_FORMAT,   /* log format */
-	CONFIG_PATHS,    /* comma-separated jsonpaths (type_fields) */
-	CONFIG_PREFIX,   /* stream prefix */
-	CONFIG_FIELDS,   /* comma-separated field names (redact_fields, drop_fields) */
+	CONFIG_STRING,	/* any text */
+	CONFIG_ADDRESS, /* host:port with a numeric host; [v6]:port */
+	CONFIG_UINT,	/* decimal within [min, max] */
+	CONFIG_REDIS,	/* redis_url */
+	CONFIG_CIDRS,	/* access list */
+	CONFIG_NAMES,	/* comma-separated names */
+	CONFIG_LEVEL,	/* log level */
+	CONFIG_FORMAT,	/* log format */
+	CONFIG_PATHS,	/* comma-separated jsonpaths (type_fields) */
+	CONFIG_PREFIX,	/* stream prefix */
+	CONFIG_FIELDS,	/* comma-separated field names (redact_fields, drop_fields) */
 };
 
 struct config_key {
@@ -104,7 +104,7 @@ struct config_key {
 	enum config_type type;
 	const char *def; /* default, as it would be written in the file */
 	uint64_t min, max;
-	bool secret;   /* never printed */
+	bool secret; /* never printed */
 	const char *doc;
 	size_t offset; /* of the text or number field in struct config */
 };

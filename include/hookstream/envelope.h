@@ -10,22 +10,22 @@
 #include <stddef.h>
 
 struct envelope_input {
-	const char *id;           /* event id (required) */
-	const char *source;       /* the route path (required) */
-	const char *type;         /* "<category>.<word>" (required) */
-	const char *subject;      /* NULL to omit */
-	const char *time;         /* the sender's time, or NULL to use receivedat */
-	const char *category;     /* extension "category" (required) */
-	const char *status;       /* extension "status": canonical word, NULL to omit */
-	const char *senderstatus; /* extension "senderstatus", NULL to omit */
+	const char *id;		     /* event id (required) */
+	const char *source;	     /* the route path (required) */
+	const char *type;	     /* "<category>.<word>" (required) */
+	const char *subject;	     /* NULL to omit */
+	const char *time;	     /* the sender's time, or NULL to use receivedat */
+	const char *category;	     /* extension "category" (required) */
+	const char *status;	     /* extension "status": canonical word, NULL to omit */
+	const char *senderstatus;    /* extension "senderstatus", NULL to omit */
 	const char *sendersubstatus; /* extension "sendersubstatus", NULL to omit */
-	const char *sourceip;     /* extension "sourceip" (required) */
-	const char *receivedat;   /* extension "receivedat", RFC 3339 (required) */
-	const char *rule;         /* extension "rule" (required) */
-	const char *verifiedby;   /* extension "verifiedby": the signature scheme checked, or NULL */
-	const char *data;         /* valid JSON text, spliced as "data" (required) */
+	const char *sourceip;	     /* extension "sourceip" (required) */
+	const char *receivedat;	     /* extension "receivedat", RFC 3339 (required) */
+	const char *rule;	     /* extension "rule" (required) */
+	const char *verifiedby; /* extension "verifiedby": the signature scheme checked, or NULL */
+	const char *data;	/* valid JSON text, spliced as "data" (required) */
 	size_t data_len;
-	size_t batch_index;       /* extensions "batchindex"/"batchsize" when batch_size > 1 */
+	size_t batch_index; /* extensions "batchindex"/"batchsize" when batch_size > 1 */
 	size_t batch_size;
 };
 

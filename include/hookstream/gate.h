@@ -22,9 +22,9 @@ struct bufferevent;
 struct evhttp_request;
 
 struct gate_options {
-	const struct access_list *allow; /* borrowed; outlives the gate */
+	const struct access_list *allow;   /* borrowed; outlives the gate */
 	const struct access_list *trusted; /* proxies: let in, X-Forwarded-For decides (borrowed) */
-	uint64_t max_connections;          /* beyond it: 503 and close */
+	uint64_t max_connections;	   /* beyond it: 503 and close */
 	struct httpframe_limits limits;
 };
 
@@ -33,21 +33,21 @@ struct gate_conn {
 	struct gate *gate;
 	struct bufferevent *under;  /* the socket bufferevent */
 	struct bufferevent *filter; /* what evhttp owns */
-	struct gate_conn *next;     /* hash chain */
+	struct gate_conn *next;	    /* hash chain */
 	struct httpframe frame;
-	size_t fed;                 /* bytes at the start of input already framed */
-	uint64_t forwarded;         /* requests passed to evhttp */
-	uint64_t handled;           /* requests the server has started */
-	unsigned int outstanding;   /* forwarded requests not yet answered */
+	size_t fed;		  /* bytes at the start of input already framed */
+	uint64_t forwarded;	  /* requests passed to evhttp */
+	uint64_t handled;	  /* requests the server has started */
+	unsigned int outstanding; /* forwarded requests not yet answered */
 	bool decided;
 	bool allowed;
-	bool via_proxy;             /* the peer is a trusted proxy */
-	bool over_limit;            /* opened beyond max_connections */
+	bool via_proxy;	 /* the peer is a trusted proxy */
+	bool over_limit; /* opened beyond max_connections */
 	bool continue_pending;
-	uint64_t reject_seq;        /* forwarded-number of the synthetic request, 0: none */
+	uint64_t reject_seq; /* forwarded-number of the synthetic request, 0: none */
 	int reject_status;
-	const char *reject_error;   /* static */
-	const char *reject_message; /* static */
+	const char *reject_error;    /* static */
+	const char *reject_message;  /* static */
 	char peer[INET6_ADDRSTRLEN]; /* numeric, IPv4-mapped shown as IPv4 */
 };
 

@@ -19,7 +19,8 @@
 #define HTTPFRAME_HEAD_MAX 65536 /* hard upper bound for limits.max_head */
 
 struct httpframe_limits {
-	size_t max_head; /* bytes of request line + headers + final empty line; <= HTTPFRAME_HEAD_MAX */
+	size_t max_head;   /* bytes of request line + headers + final empty line; <=
+			      HTTPFRAME_HEAD_MAX */
 	uint64_t max_body; /* decoded body bytes (Content-Length or sum of chunk sizes) */
 };
 
@@ -35,23 +36,24 @@ struct httpframe_info {
 	bool expect_continue; /* HTTP/1.1 head with "Expect: 100-continue" and a body to come */
 	bool chunked;
 	uint64_t content_length; /* 0 when chunked or absent */
-	bool http11;             /* request line said HTTP/1.1 */
+	bool http11;		 /* request line said HTTP/1.1 */
 	/* filled at HTTPFRAME_REJECT. error is bad_request, bad_method, bad_version,
 	 * bad_content_length, bad_transfer_encoding, conflicting_length, body_not_allowed
 	 * or bad_chunk (400), body_too_large (413), header_too_large (431). */
-	int status;          /* 400, 413 or 431 */
-	const char *error;   /* short code: "bad_request", "body_too_large", "header_too_large", ... (static) */
+	int status;	     /* 400, 413 or 431 */
+	const char *error;   /* short code: "bad_request", "body_too_large", "header_too_large", ...
+				(static) */
 	const char *message; /* human explanation (static) */
 };
 
 enum httpframe_state {
 	HTTPFRAME_S_HEAD = 0,
-	HTTPFRAME_S_BODY,        /* Content-Length body */
-	HTTPFRAME_S_CHUNK_SIZE,  /* reading a chunk-size line */
-	HTTPFRAME_S_CHUNK_DATA,  /* inside chunk data */
-	HTTPFRAME_S_CHUNK_CRLF,  /* CRLF after chunk data */
-	HTTPFRAME_S_TRAILER,     /* trailer lines after the last chunk */
-	HTTPFRAME_S_DEAD,        /* after a rejection */
+	HTTPFRAME_S_BODY,	/* Content-Length body */
+	HTTPFRAME_S_CHUNK_SIZE, /* reading a chunk-size line */
+	HTTPFRAME_S_CHUNK_DATA, /* inside chunk data */
+	HTTPFRAME_S_CHUNK_CRLF, /* CRLF after chunk data */
+	HTTPFRAME_S_TRAILER,	/* trailer lines after the last chunk */
+	HTTPFRAME_S_DEAD,	/* after a rejection */
 };
 
 /* Per-connection state; embed it and call httpframe_init(). Opaque to callers. */
@@ -59,14 +61,14 @@ struct httpframe {
 	struct httpframe_limits limits;
 	enum httpframe_state state;
 	struct httpframe_info info;
-	uint64_t remaining;  /* body bytes left (CL) or chunk bytes left */
-	uint64_t body_total; /* decoded body bytes seen so far */
-	size_t head_len;     /* bytes of the head (or trailer section) seen so far */
+	uint64_t remaining;	 /* body bytes left (CL) or chunk bytes left */
+	uint64_t body_total;	 /* decoded body bytes seen so far */
+	size_t head_len;	 /* bytes of the head (or trailer section) seen so far */
 	unsigned int line_state; /* position inside the current line, framer-private */
-	unsigned int flags;      /* framer-private: which headers were seen */
-	size_t line_len;     /* bytes of the current token (may exceed what line[] holds) */
-	unsigned char field; /* framer-private: which header the current value belongs to */
-	unsigned char match; /* framer-private: bytes of an expected value matched so far */
+	unsigned int flags;	 /* framer-private: which headers were seen */
+	size_t line_len;	 /* bytes of the current token (may exceed what line[] holds) */
+	unsigned char field;	 /* framer-private: which header the current value belongs to */
+	unsigned char match;	 /* framer-private: bytes of an expected value matched so far */
 	/* Only the start of each token is kept (method, version, header names); values
 	 * are checked as they stream by: a connection costs bytes, not kilobytes. */
 	char line[24];

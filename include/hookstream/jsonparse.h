@@ -19,11 +19,12 @@
 #define JSONPARSE_DEFAULT_MAX_DEPTH 64 /* max_depth is capped at 1024 whatever the caller asks */
 
 struct jsonparse_error {
-	const char *code;   /* static: "invalid_json", "duplicate_key", "too_deep", "invalid_utf8", "empty_body" */
-	char message[192];  /* human text; never quotes body content except a duplicate key name */
-	size_t offset;      /* byte offset of the problem in the input */
-	unsigned int line;  /* 1-based */
-	unsigned int column;/* 1-based, in bytes */
+	const char *code;    /* static: "invalid_json", "duplicate_key", "too_deep", "invalid_utf8",
+				"empty_body" */
+	char message[192];   /* human text; never quotes body content except a duplicate key name */
+	size_t offset;	     /* byte offset of the problem in the input */
+	unsigned int line;   /* 1-based */
+	unsigned int column; /* 1-based, in bytes */
 };
 
 /* A replacement of raw[offset, offset+len) by text (for the stored payload). */
@@ -35,13 +36,13 @@ struct jsonparse_edit {
 };
 
 struct jsonparse_result {
-	json_t *root;                 /* new reference: the parsed value (any JSON type) */
+	json_t *root;		      /* new reference: the parsed value (any JSON type) */
 	struct jsonparse_edit *edits; /* owned, sorted by offset, non-overlapping */
 	size_t nedits;
-	size_t redactions;            /* card numbers masked */
-	size_t fields_masked;         /* values replaced because of their key name */
-	size_t fields_dropped;        /* members removed because of their key name */
-	size_t bom;                   /* bytes of BOM skipped at the start (0 or 3) */
+	size_t redactions;     /* card numbers masked */
+	size_t fields_masked;  /* values replaced because of their key name */
+	size_t fields_dropped; /* members removed because of their key name */
+	size_t bom;	       /* bytes of BOM skipped at the start (0 or 3) */
 };
 
 /*

@@ -34,14 +34,14 @@ enum log_kind {
 struct log_field {
 	const char *key; /* static, plain ASCII */
 	enum log_kind kind;
-	const char *s;   /* LOG_KIND_STR; NULL fields are skipped */
+	const char *s; /* LOG_KIND_STR; NULL fields are skipped */
 	long long i;
 	double ms;
 };
 
 #define LOG_STR(k, v) ((struct log_field){ .key = (k), .kind = LOG_KIND_STR, .s = (v) })
 #define LOG_INT(k, v) ((struct log_field){ .key = (k), .kind = LOG_KIND_INT, .i = (long long)(v) })
-#define LOG_MS(k, v) ((struct log_field){ .key = (k), .kind = LOG_KIND_MS, .ms = (v) })
+#define LOG_MS(k, v)  ((struct log_field){ .key = (k), .kind = LOG_KIND_MS, .ms = (v) })
 
 /* Set level and format; call before any thread starts. Defaults: info, json. */
 void log_setup(enum log_level level, enum log_format format);
@@ -55,8 +55,8 @@ void log_msg(enum log_level level, const char *fmt, ...) HS_PRINTF(2, 3);
 void log_fields(enum log_level level, const char *msg, const struct log_field *fields, size_t n);
 
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 
 #endif

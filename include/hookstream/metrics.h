@@ -21,7 +21,7 @@ enum metrics_outcome {
 /* Names the counters are labelled with (borrowed; outlive the metrics). */
 struct metrics_names {
 	const char *const *routes; /* configured route paths */
-	size_t nroutes;            /* index nroutes is "other" (unknown route / no route) */
+	size_t nroutes;		   /* index nroutes is "other" (unknown route / no route) */
 	const char *const *categories;
 	size_t ncategories;
 };

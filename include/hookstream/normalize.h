@@ -19,19 +19,19 @@ struct config_route;
 #define NORMALIZE_FIELDS 12 /* name/value strings per stream entry */
 
 struct normalize_request {
-	const struct config *cfg;         /* borrowed */
+	const struct config *cfg;	  /* borrowed */
 	const struct config_route *route; /* borrowed */
-	const char *query;                /* raw query string or NULL */
-	const char *content_type;         /* the header value, or NULL */
+	const char *query;		  /* raw query string or NULL */
+	const char *content_type;	  /* the header value, or NULL */
 	const char *source_ip;
-	const char *received_at;          /* RFC 3339 */
-	const char *verified_by;          /* signature scheme that passed, or NULL */
-	const char *raw;                  /* the body as received */
+	const char *received_at; /* RFC 3339 */
+	const char *verified_by; /* signature scheme that passed, or NULL */
+	const char *raw;	 /* the body as received */
 	size_t raw_len;
 };
 
 struct normalize_event {
-	char *stream;   /* "<prefix>:<category>" */
+	char *stream;	/* "<prefix>:<category>" */
 	char *seen_key; /* "{<stream>}:seen:<event id>" */
 	char *event_id;
 	const char *category; /* borrowed from the config (or "unclassified") */
@@ -46,13 +46,13 @@ struct normalize_event {
 
 struct normalize_result {
 	struct normalize_event *events; /* owned */
-	size_t nevents;                 /* >= 1 on success */
-	size_t redactions;              /* card numbers masked */
-	size_t fields_redacted;         /* redact_fields / drop_fields applied */
+	size_t nevents;			/* >= 1 on success */
+	size_t redactions;		/* card numbers masked */
+	size_t fields_redacted;		/* redact_fields / drop_fields applied */
 };
 
 struct normalize_error {
-	int status;       /* 400 or 415 */
+	int status;	  /* 400 or 415 */
 	const char *code; /* static: invalid_json, duplicate_key, too_deep, invalid_utf8,
 			     empty_body, not_an_object, invalid_form, unsupported_content_type */
 	char message[256];

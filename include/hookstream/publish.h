@@ -18,14 +18,14 @@
 
 struct event_base;
 
-#define PUBLISH_FIELDS_MAX 16 /* field/value arguments per event */
+#define PUBLISH_FIELDS_MAX   16 /* field/value arguments per event */
 #define PUBLISH_ENTRY_ID_MAX 48
 
 struct publish_options {
 	const struct redis_url *url; /* borrowed; outlives the publisher */
 	uint64_t dedup_ttl_ms;
-	uint64_t maxlen; /* 0: no trimming */
-	uint64_t retention_ms; /* > 0: trim by age (MINID ~ now - retention) instead */
+	uint64_t maxlen;	    /* 0: no trimming */
+	uint64_t retention_ms;	    /* > 0: trim by age (MINID ~ now - retention) instead */
 	const char *const *streams; /* borrowed: streams to create groups on */
 	size_t nstreams;
 	char *const *groups; /* borrowed */
@@ -48,8 +48,8 @@ struct publish_item_result {
 };
 
 struct publish_result {
-	int status;         /* 0 stored; -ENOTCONN connection lost; -EIO Redis error */
-	const char *error;  /* human text when status != 0 (borrowed for the callback) */
+	int status;	   /* 0 stored; -ENOTCONN connection lost; -EIO Redis error */
+	const char *error; /* human text when status != 0 (borrowed for the callback) */
 	size_t n;
 	const struct publish_item_result *items; /* n results when status == 0 */
 };

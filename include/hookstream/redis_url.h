@@ -18,12 +18,12 @@ enum redis_url_kind {
 
 struct redis_url {
 	enum redis_url_kind kind;
-	char *host;     /* TCP: host without brackets; owned */
-	int port;       /* TCP: 1..65535, default 6379 */
-	char *path;     /* UNIX: socket path; owned */
-	char *user;     /* NULL when absent; owned */
+	char *host;	/* TCP: host without brackets; owned */
+	int port;	/* TCP: 1..65535, default 6379 */
+	char *path;	/* UNIX: socket path; owned */
+	char *user;	/* NULL when absent; owned */
 	char *password; /* NULL when absent; owned; secret */
-	int db;         /* 0.. */
+	int db;		/* 0.. */
 };
 
 /* Parse text into *out (caller calls redis_url_fini). On error returns -EINVAL

@@ -17,9 +17,9 @@ struct metrics;
 
 struct server_deps {
 	struct event_base *base;
-	const struct config *cfg;     /* borrowed; outlives the server */
-	struct publisher *pub;        /* borrowed */
-	struct metrics *metrics;      /* borrowed */
+	const struct config *cfg;      /* borrowed; outlives the server */
+	struct publisher *pub;	       /* borrowed */
+	struct metrics *metrics;       /* borrowed */
 	const char *const *categories; /* borrowed: metric index order */
 	size_t ncategories;
 };

@@ -34,8 +34,8 @@ ceiling_request_cb(struct evhttp_request *req, void *arg)
 	struct evbuffer *reply = arg;
 #ifdef CEILING_GATE
 	struct gate_conn *conn = gate_conn_of(ceiling_gate, req);
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(
-		evhttp_request_get_connection(req));
+	struct bufferevent *bev =
+		evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
 
 	/* What hookstream's server does per request around the gate. */
 	if (conn == NULL || gate_begin_request(conn))

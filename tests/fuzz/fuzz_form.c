@@ -51,7 +51,8 @@ fuzz_check_masked(json_t *obj)
 	const char *key;
 
 	CHECK(masked != NULL && json_is_object(masked), "form_masked gave no object");
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		size_t vlen = json_string_length(v);
 		char *k = xstrdup(key), *s = xstrndup(json_string_value(v), vlen);
 		json_t *mv;
@@ -68,7 +69,8 @@ fuzz_check_masked(json_t *obj)
 	CHECK(json_object_size(masked) == json_object_size(obj), "%zu fields became %zu",
 	      json_object_size(obj), json_object_size(masked));
 	CHECK(redactions == expected, "%zu redactions counted, %zu made", redactions, expected);
-	json_object_foreach(masked, key, v) {
+	json_object_foreach(masked, key, v)
+	{
 		CHECK(!pan_check_find(key, strlen(key), &at, &n), "card number left in name \"%s\"",
 		      key);
 		CHECK(!pan_check_find(json_string_value(v), json_string_length(v), &at, &n),
@@ -98,7 +100,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(sentinel);
 	CHECK(obj != NULL && json_is_object(obj) && json_object_size(obj) > 0,
 	      "parse gave no fields");
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		CHECK(key[0] != '\0', "empty field name");
 		CHECK(json_is_string(v), "field \"%s\" is not a string", key);
 		CHECK(strlen(json_string_value(v)) == json_string_length(v),

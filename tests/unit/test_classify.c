@@ -262,7 +262,8 @@ test_shipped_rules_table(void **state)
 		  .status = "SUSPENDED",
 		  .canonical = "suspended",
 		  .time = "2024-05-01T10:00:00.000Z",
-		  .event_id = "DWSPMC000000000132d72d4fcb2f4136a0532d3093ff1a45:SUSPENDED:2024-05-01T10:00:00.000Z" },
+		  .event_id = "DWSPMC000000000132d72d4fcb2f4136a0532d3093ff1a45:SUSPENDED:2024-05-"
+			      "01T10:00:00.000Z" },
 		{ .name = "MDES token in a wrapper, requestId inside it",
 		  .body = "{\"tokenNotification\":{\"requestId\":\"req-2\",\"tokens\":[{"
 			  "\"tokenUniqueReference\":\"DWS1\",\"status\":\"DEACTIVATED\"}]}}",
@@ -972,7 +973,8 @@ test_time_and_subject_first_present(void **state)
 {
 	static const struct expect cases[] = {
 		{ .name = "first present",
-		  .body = "{\"k\":1,\"t1\":\"2026-11-26T10:00:00+08:00\",\"t2\":\"2026-11-26T11:00:00Z\","
+		  .body = "{\"k\":1,\"t1\":\"2026-11-26T10:00:00+08:00\",\"t2\":\"2026-11-26T11:00:"
+			  "00Z\","
 			  "\"s2\":\"S2\"}",
 		  .category = "x",
 		  .rule = "r",
@@ -1055,8 +1057,9 @@ test_rule_building_errors(void **state)
 
 	assert_int_equal(classify_rule_begin(r, "a", err), 0);
 	assert_int_equal(classify_rule_set(r, "bogus", "x", err), -EINVAL);
-	assert_string_equal(err, "unknown rule key 'bogus' (expected category, type, has, subject, "
-				 "status, substatus, time, time_offset, id, verb, items or unknown_status)");
+	assert_string_equal(
+		err, "unknown rule key 'bogus' (expected category, type, has, subject, "
+		     "status, substatus, time, time_offset, id, verb, items or unknown_status)");
 	assert_int_equal(classify_rule_set(r, "has", "x", err), 0);
 	assert_int_equal(classify_rule_set(r, "has", "y", err), -EINVAL);
 	assert_string_equal(err, "rule key 'has' given twice");

@@ -672,7 +672,7 @@ test_bad_numbers(void **state)
 			/* Trimming by age needs trimming by count switched off. */
 			snprintf(text, sizeof(text), "%s = %" PRIu64 "\n%s" BASE, k->name, want,
 				 strcmp(k->name, "stream_retention") == 0 ? "stream_maxlen = 0\n"
-									 : "");
+									  : "");
 			cfg = load_ok(text, no_env);
 			if (uint_field(cfg, k) != want)
 				fail_msg("%s = %" PRIu64 ": stored %" PRIu64, k->name, want,
@@ -1150,9 +1150,13 @@ test_route_errors(void **state)
 		{ "allow = 10.0.0.0/8\n[route /a\tb]\n",
 		  NAME ":2: [route /a\tb]: a route is a path starting with '/'" },
 		{ BASE "categroy = payment.status\n",
-		  NAME ":3: unknown route key 'categroy' (expected category, success_status, success_body, success_content_type, signature_scheme, signature_secrets, signature_header or signature_tolerance)" },
+		  NAME ":3: unknown route key 'categroy' (expected category, success_status, "
+		       "success_body, success_content_type, signature_scheme, signature_secrets, "
+		       "signature_header or signature_tolerance)" },
 		{ BASE "listen = 0.0.0.0:1\n",
-		  NAME ":3: unknown route key 'listen' (expected category, success_status, success_body, success_content_type, signature_scheme, signature_secrets, signature_header or signature_tolerance)" },
+		  NAME ":3: unknown route key 'listen' (expected category, success_status, "
+		       "success_body, success_content_type, signature_scheme, signature_secrets, "
+		       "signature_header or signature_tolerance)" },
 		{ BASE "category = Payment.Status\n",
 		  NAME ":3: category: bad category 'Payment.Status' (lower-case letters, digits, "
 		       "'.', '_', '-')" },

@@ -44,8 +44,8 @@ test_payload_stays_valid(void **state)
 		{ "{\"a\":2,\"pin\":1,\"c\":3}", "{\"a\":2,\"c\":3}", 0, 1 },
 		{ "{\"pin\":1,\"secret\":2}", "{}", 0, 2 },
 		{ "{\"pin\":1,\"a\":0,\"secret\":2}", "{\"a\":0}", 0, 2 },
-		{ "{ \"a\" : 1 , \"pin\" : [1,{\"x\":2}] , \"b\" : 2 }", "{ \"a\" : 1 ,  \"b\" : 2 }",
-		  0, 1 },
+		{ "{ \"a\" : 1 , \"pin\" : [1,{\"x\":2}] , \"b\" : 2 }",
+		  "{ \"a\" : 1 ,  \"b\" : 2 }", 0, 1 },
 		{ "{\"x\":{\"pin\":1},\"y\":[{\"secret\":\"s\",\"k\":1}]}",
 		  "{\"x\":{},\"y\":[{\"k\":1}]}", 0, 2 },
 		{ "{\"cvv\":\"123\",\"n\":{\"cardholderName\":{\"first\":\"A\"}}}",
@@ -95,11 +95,14 @@ test_paths(void **state)
 	static const struct field_case cases[] = {
 		/* Only the cvv under card, not one elsewhere. */
 		{ "{\"card\":{\"cvv\":\"1\"},\"cvv\":\"2\",\"x\":{\"card\":{\"cvv\":\"3\"}}}",
-		  "{\"card\":{\"cvv\":\"[REDACTED]\"},\"cvv\":\"2\",\"x\":{\"card\":{\"cvv\":\"3\"}}}",
+		  "{\"card\":{\"cvv\":\"[REDACTED]\"},\"cvv\":\"2\",\"x\":{\"card\":{\"cvv\":\"3\"}"
+		  "}}",
 		  1, 0 },
 		/* "*" stands for an array element. */
-		{ "{\"tokens\":[{\"tokenInfo\":{\"accountPanSuffix\":\"1111\"}},{\"tokenInfo\":{}}]}",
-		  "{\"tokens\":[{\"tokenInfo\":{\"accountPanSuffix\":\"[REDACTED]\"}},{\"tokenInfo\":{}}]}",
+		{ "{\"tokens\":[{\"tokenInfo\":{\"accountPanSuffix\":\"1111\"}},{\"tokenInfo\":{}}]"
+		  "}",
+		  "{\"tokens\":[{\"tokenInfo\":{\"accountPanSuffix\":\"[REDACTED]\"}},{"
+		  "\"tokenInfo\":{}}]}",
 		  1, 0 },
 		/* "*" as the first segment: any top-level key, one level down only. */
 		{ "{\"a\":{\"secret\":1,\"b\":{\"secret\":2}},\"secret\":3}",
@@ -131,14 +134,14 @@ test_paths(void **state)
 static void
 test_dropped_key_still_duplicate(void **state)
 {
-	static const char *const bodies[] = { "{\"pin\":1,\"pin\":2}", "{\"a\":1,\"pin\":1,\"pin\":2}" };
+	static const char *const bodies[] = { "{\"pin\":1,\"pin\":2}",
+					      "{\"a\":1,\"pin\":1,\"pin\":2}" };
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
 		struct jsonparse_result res;
 		struct jsonparse_error err;
 
-		assert_int_equal(jsonparse_ex(bodies[i], strlen(bodies[i]), &opt, &res, &err),
-				 -22);
+		assert_int_equal(jsonparse_ex(bodies[i], strlen(bodies[i]), &opt, &res, &err), -22);
 		assert_string_equal(err.code, "duplicate_key");
 	}
 }

@@ -35,12 +35,17 @@ struct frame_case {
 	const char *after;
 };
 
-#define CASE(in, want) { in, sizeof(in) - 1, want, NULL }
-#define CASE_AT(in, after, want) { in, sizeof(in) - 1, want, after }
+#define CASE(in, want)                                                                             \
+	{                                                                                          \
+		in, sizeof(in) - 1, want, NULL                                                     \
+	}
+#define CASE_AT(in, after, want)                                                                   \
+	{                                                                                          \
+		in, sizeof(in) - 1, want, after                                                    \
+	}
 
 /* Append to a TRACE_MAX buffer; running out of room fails the test. */
-static HS_PRINTF(3, 4) void
-append(char *out, size_t *used, const char *fmt, ...)
+static HS_PRINTF(3, 4) void append(char *out, size_t *used, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -52,8 +57,7 @@ append(char *out, size_t *used, const char *fmt, ...)
 	*used += (size_t)n;
 }
 
-static HS_PRINTF(2, 3) void
-format(char *out, const char *fmt, ...)
+static HS_PRINTF(2, 3) void format(char *out, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -93,8 +97,8 @@ escaped(const char *in, size_t len)
 
 /* One event of the trace. Checks the contract that holds for every call. */
 static bool
-record(struct httpframe *f, enum httpframe_event ev, const struct httpframe_info *info,
-       size_t at, char *out, size_t *used)
+record(struct httpframe *f, enum httpframe_event ev, const struct httpframe_info *info, size_t at,
+       char *out, size_t *used)
 {
 	const char *sep = *used ? " " : "";
 
@@ -354,7 +358,10 @@ test_accepts_chunked(void **state)
 		     "H@#:chunked C@$"),
 		/* Chunk data is opaque, even when it looks like framing. */
 		CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-		     "8\r\n" "0\r\n\r\n\r\r\n" "\r\n" "0\r\n\r\n",
+		     "8\r\n"
+		     "0\r\n\r\n\r\r\n"
+		     "\r\n"
+		     "0\r\n\r\n",
 		     "H@#:chunked C@$"),
 		/* Trailers: header lines after the last chunk. */
 		CASE("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -406,12 +413,12 @@ test_expect_continue(void **state)
 	check_cases(&default_limits, cases, HS_ARRAY_LEN(cases));
 }
 
-#define GET_A "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-#define POST_HEAD "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\n"
+#define GET_A	     "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+#define POST_HEAD    "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\n"
 #define CHUNKED_HEAD "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 #define CHUNKED_BODY "3\r\nabc\r\n0\r\n\r\n"
-#define GET_10 "GET /d HTTP/1.0\n\n"
-#define LEN(s) (sizeof(s) - 1)
+#define GET_10	     "GET /d HTTP/1.0\n\n"
+#define LEN(s)	     (sizeof(s) - 1)
 
 static void
 test_pipelined(void **state)
@@ -428,8 +435,8 @@ test_pipelined(void **state)
 	check_trace(&default_limits, two_gets, LEN(two_gets), want);
 
 	format(want, "H@%zu:cl=5 C@%zu H@%zu:chunked C@%zu H@%zu:cl=0 C@%zu H@%zu:cl=0,1.0 C@%zu",
-	       b, b + 5, b + 5 + c, b + 5 + c + d, b + 5 + c + d + a, b + 5 + c + d + a,
-	       LEN(mixed), LEN(mixed));
+	       b, b + 5, b + 5 + c, b + 5 + c + d, b + 5 + c + d + a, b + 5 + c + d + a, LEN(mixed),
+	       LEN(mixed));
 	check_trace(&default_limits, mixed, LEN(mixed), want);
 
 	/* The second request is not complete yet: no event for it after its head. */
@@ -445,16 +452,16 @@ static void
 test_limits_hold_after_complete(void **state)
 {
 	static const struct httpframe_limits small = { .max_head = 40, .max_body = 5 };
-	static const char ok_then_big_body[] = POST_HEAD "hello"
-					       "POST /b HTTP/1.1\r\nContent-Length: 6\r\n\r\n";
+	static const char ok_then_big_body[] =
+		POST_HEAD "hello"
+			  "POST /b HTTP/1.1\r\nContent-Length: 6\r\n\r\n";
 	static const char ok_then_big_head[] = GET_A "GET /a HTTP/1.1\r\n"
 						     "Host: xxxxxxxxxxxxxxxxxxxxxx";
 	char want[TRACE_MAX];
 	size_t a = LEN(GET_A), b = LEN(POST_HEAD);
 	(void)state;
 
-	format(want, "H@%zu:cl=5 C@%zu R@%zu:413 body_too_large", b, b + 5,
-	       LEN(ok_then_big_body));
+	format(want, "H@%zu:cl=5 C@%zu R@%zu:413 body_too_large", b, b + 5, LEN(ok_then_big_body));
 	check_trace(&small, ok_then_big_body, LEN(ok_then_big_body), want);
 
 	format(want, "H@%zu:cl=0 C@%zu R@%zu:431 header_too_large", a, a, a + 41);
@@ -647,8 +654,7 @@ test_rejects_smuggling_vectors(void **state)
 		CASE_AT(RL "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", ": g",
 			"R@%:400 bad_transfer_encoding"),
 		CASE_AT(RL "Transfer-Encoding: xchunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n",
-			": x",
-			"R@%:400 bad_transfer_encoding"),
+			": x", "R@%:400 bad_transfer_encoding"),
 		CASE_AT(RL "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n",
 			"chunked\r\nTransfer-Encoding:", "R@%:400 bad_transfer_encoding"),
 		CASE_AT(RL "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n", "Transfer-Encoding ",

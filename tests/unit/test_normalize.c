@@ -158,7 +158,8 @@ run_case(const struct config *cfg, const char *name, char *report, size_t size)
 		if (env == NULL) {
 			size_t used = strlen(report);
 
-			snprintf(report + used, size - used, "  %s: event %zu is not JSON\n", name, i);
+			snprintf(report + used, size - used, "  %s: event %zu is not JSON\n", name,
+				 i);
 			continue;
 		}
 		check_attr(name, i, env, json_object_get(w, "category"), "category", report, size);
@@ -183,7 +184,8 @@ run_case(const struct config *cfg, const char *name, char *report, size_t size)
 		const json_t *v;
 		size_t k;
 
-		json_array_foreach(json_object_get(exp, "data_contains"), k, v) {
+		json_array_foreach(json_object_get(exp, "data_contains"), k, v)
+		{
 			if (strstr(res.events[i].envelope, json_string_value(v)) == NULL) {
 				size_t used = strlen(report);
 
@@ -191,7 +193,8 @@ run_case(const struct config *cfg, const char *name, char *report, size_t size)
 					 json_string_value(v));
 			}
 		}
-		json_array_foreach(json_object_get(exp, "data_not_contains"), k, v) {
+		json_array_foreach(json_object_get(exp, "data_not_contains"), k, v)
+		{
 			if (strstr(res.events[i].envelope, json_string_value(v)) != NULL) {
 				size_t used = strlen(report);
 

@@ -270,7 +270,7 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_luhn),	     cmocka_unit_test(test_number_is_pan),
 		cmocka_unit_test(test_pans),	     cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_random_sweep),  cmocka_unit_test(test_pan_after_64_groups),
+		cmocka_unit_test(test_random_sweep), cmocka_unit_test(test_pan_after_64_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
