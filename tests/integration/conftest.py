@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -773,3 +774,34 @@ def relay(request, tmp_path):
         return r
 
     yield factory
+
+
+# ---------------------------------------------------------------------------
+# a slow Redis
+
+
+def sleep_redis(redis, seconds):
+    """Put Redis inside DEBUG SLEEP from a thread; return once it is asleep."""
+    sleeper = redis.new_client(socket_timeout=seconds + 5)
+
+    def run():
+        try:
+            sleeper.execute_command("DEBUG", "SLEEP", str(seconds))
+        except Exception:  # noqa: BLE001 - Redis may be killed meanwhile
+            pass
+        finally:
+            sleeper.close()
+    t = threading.Thread(target=run)
+    t.start()
+    probe = redis.new_client(socket_timeout=0.05)
+
+    def asleep():
+        try:
+            probe.ping()
+            return False
+        except Exception:  # noqa: BLE001 - a timeout means Redis is asleep
+            return True
+        finally:
+            probe.connection_pool.disconnect()
+    wait_until(asleep, 2, what="Redis to be inside DEBUG SLEEP")
+    return t

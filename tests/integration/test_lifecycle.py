@@ -8,7 +8,7 @@ import threading
 import time
 
 import payloads as P
-from conftest import assert_accepted, show, stream_entries, wait_until
+from conftest import assert_accepted, show, sleep_redis, stream_entries, wait_until
 
 
 def test_sigterm_idle_exits_zero(relay):
@@ -39,21 +39,7 @@ def test_sigterm_finishes_inflight_request(relay, redis):
     assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
     assert hs.alive()
 
-    sleeper = redis.new_client(socket_timeout=10)
-    sleep_thread = threading.Thread(
-        target=lambda: sleeper.execute_command("DEBUG", "SLEEP", "1.5"))
-    sleep_thread.start()
-    probe = redis.new_client(socket_timeout=0.05)
-
-    def sleeping():
-        try:
-            probe.ping()
-            return False
-        except Exception:  # noqa: BLE001 - a timeout means Redis is asleep
-            return True
-        finally:
-            probe.connection_pool.disconnect()
-    wait_until(sleeping, 2, what="Redis to be inside DEBUG SLEEP")
+    sleep_thread = sleep_redis(redis, 1.5)
 
     body = P.duitnow(e2e=P.uid("E2E-INFLIGHT"))
     result = {}
@@ -73,7 +59,6 @@ def test_sigterm_finishes_inflight_request(relay, redis):
     hs.proc.send_signal(signal.SIGTERM)
     poster.join(15)
     sleep_thread.join(10)
-    sleeper.close()
     rc = hs.stop(timeout=15)
     assert "resp" in result, f"in-flight request got no answer: {result}"
     r = result["resp"]

@@ -6,7 +6,7 @@ import threading
 import time
 
 import payloads as P
-from conftest import (assert_accepted, assert_error, free_port, show, stream_entries,
+from conftest import (assert_accepted, assert_error, free_port, show, sleep_redis, stream_entries,
                       wait_until)
 
 FAST = {"HOOKSTREAM_PUBLISH_TIMEOUT": "1000"}
@@ -92,27 +92,13 @@ def test_unreachable_redis_port(relay):
 def test_slow_redis_answers_within_publish_timeout(relay, redis):
     hs = relay(env=FAST)
     assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
-    sleeper = redis.new_client(socket_timeout=10)
-    t = threading.Thread(target=lambda: sleeper.execute_command("DEBUG", "SLEEP", "2.5"))
-    t.start()
+    t = sleep_redis(redis, 2.5)
     try:
-        probe = redis.new_client(socket_timeout=0.05)
-
-        def sleeping():
-            try:
-                probe.ping()
-                return False
-            except Exception:  # noqa: BLE001 - a timeout means Redis is asleep
-                return True
-            finally:
-                probe.connection_pool.disconnect()
-        wait_until(sleeping, 2, what="Redis to be inside DEBUG SLEEP")
         body = P.duitnow(e2e=P.uid("E2E-SLOW"))
         r, elapsed = _post_timed(hs, body)
         _assert_unavailable(r, elapsed)
     finally:
         t.join(10)
-        sleeper.close()
     # Redis may have stored the event after the 503; the sender's retry must
     # then be a duplicate of that entry, never a second entry.
     wait_until(lambda: _admin_status(hs, "/readyz") == 200, 10,
@@ -126,37 +112,10 @@ def test_slow_redis_answers_within_publish_timeout(relay, redis):
     assert r.json()["entry_id"] == entries[0][0], show(r)
 
 
-def _sleep_redis(redis, seconds):
-    """Put Redis inside DEBUG SLEEP from a thread; return once it is asleep."""
-    sleeper = redis.new_client(socket_timeout=seconds + 5)
-
-    def run():
-        try:
-            sleeper.execute_command("DEBUG", "SLEEP", str(seconds))
-        except Exception:  # noqa: BLE001 - Redis may be killed meanwhile
-            pass
-        finally:
-            sleeper.close()
-    t = threading.Thread(target=run)
-    t.start()
-    probe = redis.new_client(socket_timeout=0.05)
-
-    def asleep():
-        try:
-            probe.ping()
-            return False
-        except Exception:  # noqa: BLE001 - a timeout means Redis is asleep
-            return True
-        finally:
-            probe.connection_pool.disconnect()
-    wait_until(asleep, 2, what="Redis to be inside DEBUG SLEEP")
-    return t
-
-
 def test_redis_killed_with_requests_in_flight(relay, redis):
     hs = relay(env=FAST)
     assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
-    sleeper = _sleep_redis(redis, 3)
+    sleeper = sleep_redis(redis, 3)
     results = []
     lock = threading.Lock()
 
@@ -191,7 +150,7 @@ def test_client_disconnects_while_publishing(relay, redis):
     from conftest import RawConn, http_request_bytes
     hs = relay()
     assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
-    sleeper = _sleep_redis(redis, 1)
+    sleeper = sleep_redis(redis, 1)
     gone = P.duitnow(e2e=P.uid("E2E-GONE"))
     with RawConn(hs.port) as c:
         c.send(http_request_bytes("POST", "/webhook", json.dumps(gone),
