@@ -39,8 +39,6 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	static const char ok[] = "{\"status\":\"ok\"}\n";
-	static const char down[] =
-		"{\"status\":\"unavailable\",\"reason\":\"redis not connected\"}\n";
 
 	if (path == NULL)
 		path = "/";
@@ -53,10 +51,17 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/healthz") == 0) {
 		admin_send(req, 200, "application/json", ok, sizeof(ok) - 1);
 	} else if (strcmp(path, "/readyz") == 0) {
-		bool r = a->probe.ready(a->probe.arg);
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		bool r;
 
-		admin_send(req, r ? 200 : 503, "application/json", r ? ok : down,
-			   r ? sizeof(ok) - 1 : sizeof(down) - 1);
+		if (f == NULL)
+			abort();
+		r = a->probe.ready(a->probe.arg, f);
+		fclose(f);
+		admin_send(req, r ? 200 : 503, "application/json", text, len);
+		free(text);
 	} else if (strcmp(path, "/metrics") == 0) {
 		char *text = NULL;
 		size_t len = 0;

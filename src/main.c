@@ -59,11 +59,27 @@ usage(FILE *out)
 }
 
 static bool
-app_ready(void *arg)
+app_ready(void *arg, FILE *out)
 {
 	struct app *a = arg;
+	struct metrics_gauges g = { .redis_connected = 1 };
+	bool ready = a->worker != NULL && worker_ready(a->worker) && !a->draining;
 
-	return a->worker != NULL && worker_ready(a->worker) && !a->draining;
+	if (a->worker != NULL)
+		worker_add_gauges(a->worker, &g);
+	fprintf(out, "{\"status\":\"%s\"", ready ? "ok" : "unavailable");
+	if (!ready)
+		fprintf(out, ",\"reason\":\"%s\"",
+			a->draining	  ? "shutting down"
+			: g.spool_enabled ? "redis not connected and the spool cannot take events"
+					  : "redis not connected");
+	fprintf(out, ",\"redis\":\"%s\"", g.redis_connected ? "connected" : "disconnected");
+	if (g.spool_enabled)
+		fprintf(out, ",\"spool\":{\"records\":%llu,\"bytes\":%llu,\"writable\":%s}",
+			(unsigned long long)g.spool.records, (unsigned long long)g.spool.bytes,
+			g.spool.writable ? "true" : "false");
+	fputs("}\n", out);
+	return ready;
 }
 
 static void

@@ -15,7 +15,8 @@ static const int metrics_codes[] = { 200, 202, 400, 401, 403, 404, 405, 408,
 				     411, 413, 415, 431, 500, 501, 503 };
 #define METRICS_NCODES (sizeof(metrics_codes) / sizeof(metrics_codes[0]) + 1) /* + other */
 
-static const char *const metrics_outcome_names[] = { "published", "duplicate", "failed" };
+static const char *const metrics_outcome_names[] = { "published", "duplicate", "failed",
+						     "spooled" };
 
 /* Every error code an answer can carry; anything else counts as "other". */
 static const char *const metrics_reasons[] = {
@@ -293,6 +294,49 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 		"# TYPE hookstream_inflight_requests gauge\n"
 		"hookstream_inflight_requests %lld\n",
 		g->inflight);
+	if (g->spool_enabled) {
+		const struct spool_stats *sp = &g->spool;
+
+		fprintf(out,
+			"# HELP hookstream_spool_bytes Bytes in the local spool (on disk and being "
+			"written).\n"
+			"# TYPE hookstream_spool_bytes gauge\n"
+			"hookstream_spool_bytes %llu\n"
+			"# HELP hookstream_spool_records Spooled records not yet acknowledged by "
+			"Redis.\n"
+			"# TYPE hookstream_spool_records gauge\n"
+			"hookstream_spool_records %llu\n"
+			"# HELP hookstream_spool_writable 1 while the last spool write succeeded.\n"
+			"# TYPE hookstream_spool_writable gauge\n"
+			"hookstream_spool_writable %d\n"
+			"# HELP hookstream_spool_appends_total Spool appends by result.\n"
+			"# TYPE hookstream_spool_appends_total counter\n"
+			"hookstream_spool_appends_total{result=\"written\"} %llu\n"
+			"hookstream_spool_appends_total{result=\"write_error\"} %llu\n"
+			"hookstream_spool_appends_total{result=\"full\"} %llu\n"
+			"# HELP hookstream_spool_replayed_total Spooled records stored in Redis on "
+			"replay.\n"
+			"# TYPE hookstream_spool_replayed_total counter\n"
+			"hookstream_spool_replayed_total %llu\n"
+			"# HELP hookstream_spool_replay_errors_total Replay attempts Redis did not "
+			"acknowledge (retried).\n"
+			"# TYPE hookstream_spool_replay_errors_total counter\n"
+			"hookstream_spool_replay_errors_total %llu\n"
+			"# HELP hookstream_spool_corrupt_records_total Damaged spool spans skipped "
+			"(torn tail, bad checksum).\n"
+			"# TYPE hookstream_spool_corrupt_records_total counter\n"
+			"hookstream_spool_corrupt_records_total %llu\n"
+			"# HELP hookstream_spool_corrupt_bytes_total Bytes in damaged spool "
+			"spans.\n"
+			"# TYPE hookstream_spool_corrupt_bytes_total counter\n"
+			"hookstream_spool_corrupt_bytes_total %llu\n",
+			(unsigned long long)sp->bytes, (unsigned long long)sp->records,
+			sp->writable ? 1 : 0, (unsigned long long)sp->appended,
+			(unsigned long long)sp->write_errors, (unsigned long long)sp->full,
+			(unsigned long long)sp->replayed, (unsigned long long)sp->replay_errors,
+			(unsigned long long)sp->corrupt_records,
+			(unsigned long long)sp->corrupt_bytes);
+	}
 	if (n == 0)
 		return;
 	nm = &workers[0]->names;

@@ -31,6 +31,8 @@
 #include "hookstream/publish.h"
 #include "hookstream/redact.h"
 #include "hookstream/server.h"
+#include "hookstream/spool.h"
+#include "hookstream/spoolrec.h"
 #include "hookstream/timeutil.h"
 #include "hookstream/verify.h"
 #include "hookstream/xalloc.h"
@@ -39,6 +41,8 @@ struct server {
 	struct event_base *base;
 	const struct config *cfg;
 	struct publisher *pub;
+	struct spool *spool; /* NULL: no spool */
+	bool closing;	     /* shutting down: failures are 503, not spooled */
 	struct metrics *metrics;
 	const char *const *categories;
 	size_t ncategories;
@@ -68,6 +72,14 @@ struct request {
 	int invalid_status;	      /* the 4xx owed once that record is stored */
 	const char *invalid_code;     /* static */
 	char *invalid_message;
+	char *invalid_stream;
+	char *invalid_body; /* escaped, capped, masked */
+	bool invalid_truncated;
+	char invalid_nbytes[24];
+	char invalid_status_text[8];
+	char *content_type;
+	bool pub_pending;   /* a Redis callback is owed */
+	bool spool_pending; /* a spool callback is owed */
 	char request_id[48];
 	char source_ip[INET6_ADDRSTRLEN];
 	char received_at[TIMEUTIL_RFC3339_LEN];
@@ -247,7 +259,18 @@ request_free(struct request *rq)
 		event_free(rq->timer);
 	normalize_result_fini(&rq->norm);
 	free(rq->invalid_message);
+	free(rq->invalid_stream);
+	free(rq->invalid_body);
+	free(rq->content_type);
 	free(rq);
+}
+
+/* Free once answered and no Redis or spool callback is owed to it. */
+static void
+request_release(struct request *rq)
+{
+	if (rq->req == NULL && !rq->pub_pending && !rq->spool_pending)
+		request_free(rq);
 }
 
 static void
@@ -259,41 +282,28 @@ request_count_events(struct request *rq, enum metrics_outcome outcome)
 				    outcome);
 }
 
+/* Answer an accepted request with an error (503: it may be retried). */
 static void
-request_answer_unavailable(struct request *rq, const char *message)
+request_answer_error(struct request *rq, int status, const char *code, const char *message)
 {
 	struct request_outcome o = {
-		.status = 503,
+		.status = status,
 		.category = rq->norm.nevents ? rq->norm.events[0].category : NULL,
 		.event_id = rq->norm.nevents ? rq->norm.events[0].event_id : NULL,
-		.error = "redis_unavailable",
+		.error = code,
 		.outcome = "failed",
 		.events = rq->norm.nevents,
 	};
 
+	if (!rq->invalid)
+		request_count_events(rq, METRICS_FAILED);
 	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
-		      rq->source_ip, server_error_body("redis_unavailable", message), &o);
+		      rq->source_ip, server_error_body(code, message), &o);
 	rq->req = NULL;
 	rq->srv->inflight--;
 }
 
-static void
-request_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct request *rq = arg;
-
-	(void)fd;
-	(void)what;
-	if (rq->req == NULL)
-		return;
-	if (!rq->invalid)
-		request_count_events(rq, METRICS_FAILED);
-	/* The event may still be stored later; the sender's retry then meets
-	 * the dedup key and is answered "duplicate", never stored twice. */
-	request_answer_unavailable(rq, "redis did not confirm the write in time; retry later");
-}
-
-/* The <prefix>:invalid record is stored: now the 4xx can be given. */
+/* The <prefix>:invalid record is kept: now the 4xx can be given. */
 static void
 request_invalid_stored(struct request *rq)
 {
@@ -308,63 +318,219 @@ request_invalid_stored(struct request *rq)
 	rq->srv->inflight--;
 }
 
+/* A route with a literal success answer (e.g. FPX's "OK") gets it whether
+ * the events were stored, duplicates or spooled. */
+static bool
+request_send_literal(struct request *rq, struct request_outcome *o)
+{
+	const struct config_route *route = rq->route;
+	const char *b = route->success_body ? route->success_body : "";
+
+	if (route->success_status == 0)
+		return false;
+	o->status = route->success_status;
+	server_send(rq->srv, rq->req, rq->t0_us, rq->route_idx, route->path, rq->request_id,
+		    rq->source_ip,
+		    route->success_content_type ? route->success_content_type
+						: "text/plain; charset=utf-8",
+		    o->status == 204 ? "" : b, o->status == 204 ? 0 : strlen(b), o);
+	return true;
+}
+
+/* One answer entry: {"status", "event_id", "stream"[, "entry_id"]}. */
+static json_t *
+request_event_json(const struct normalize_event *ev, const char *status, const char *entry_id)
+{
+	json_t *e = json_pack("{s:s, s:s, s:s}", "status", status, "event_id", ev->event_id,
+			      "stream", ev->stream);
+
+	if (e == NULL)
+		abort();
+	if (entry_id != NULL)
+		json_object_set_new(e, "entry_id", json_string(entry_id));
+	return e;
+}
+
+/* Answer 2xx: the events are stored (res) or, with res NULL, spooled. */
 static void
-request_answer_stored(struct request *rq, const struct publish_result *res)
+request_answer_ok(struct request *rq, const struct publish_result *res)
 {
 	struct server *s = rq->srv;
-	const struct config_route *route = rq->route;
 	const struct normalize_event *first = &rq->norm.events[0];
-	size_t fresh = 0;
+	size_t n = rq->norm.nevents, fresh = 0;
+	const char *outcome;
 	struct request_outcome o;
-	json_t *body, *list = NULL;
+	json_t *body;
 
-	for (size_t i = 0; i < res->n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct normalize_event *ev = &rq->norm.events[i];
+		bool dup = res != NULL && res->items[i].duplicate;
 
-		fresh += !res->items[i].duplicate;
+		fresh += !dup;
 		metrics_count_event(s->metrics, server_category_index(s, ev->category),
-				    res->items[i].duplicate ? METRICS_DUPLICATE
-							    : METRICS_PUBLISHED);
+				    res == NULL ? METRICS_SPOOLED
+				    : dup	? METRICS_DUPLICATE
+						: METRICS_PUBLISHED);
 	}
 	/* A batch is a duplicate only when every one of its events is. */
+	outcome = res == NULL ? "spooled" : fresh ? "published" : "duplicate";
 	o = (struct request_outcome){ .status = fresh ? 202 : 200,
 				      .category = first->category,
 				      .event_id = first->event_id,
-				      .outcome = fresh ? "published" : "duplicate",
-				      .events = res->n };
-	if (route->success_status != 0) {
-		const char *b = route->success_body ? route->success_body : "";
+				      .outcome = outcome,
+				      .events = n };
+	if (!request_send_literal(rq, &o)) {
+		body = request_event_json(first,
+					  res == NULL ? "spooled"
+					  : fresh     ? "accepted"
+						      : "duplicate",
+					  res ? res->items[0].entry_id : NULL);
+		if (n > 1) {
+			json_t *list = json_array();
 
-		o.status = route->success_status;
-		server_send(s, rq->req, rq->t0_us, rq->route_idx, route->path, rq->request_id,
-			    rq->source_ip,
-			    route->success_content_type ? route->success_content_type
-							: "text/plain; charset=utf-8",
-			    o.status == 204 ? "" : b, o.status == 204 ? 0 : strlen(b), &o);
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(
+					list,
+					request_event_json(&rq->norm.events[i],
+							   res == NULL		     ? "spooled"
+							   : res->items[i].duplicate ? "duplicate"
+										     : "accepted",
+							   res ? res->items[i].entry_id : NULL));
+			json_object_set_new(body, "events", list);
+		}
+		server_answer(s, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
+			      rq->source_ip, body, &o);
+	}
+	rq->req = NULL;
+	s->inflight--;
+}
+
+/* The fields of the <prefix>:invalid record (borrowed from rq): 22 of
+ * SPOOLREC_MAX_FIELDS. */
+static size_t
+request_invalid_fields(const struct request *rq, const char **fields, size_t *lens)
+{
+	size_t n = 0;
+
+#define INVALID_FIELD(k, v)                                                                        \
+	do {                                                                                       \
+		fields[n++] = (k);                                                                 \
+		fields[n++] = (v);                                                                 \
+	} while (0)
+	INVALID_FIELD("reason", rq->invalid_code);
+	INVALID_FIELD("message", rq->invalid_message);
+	INVALID_FIELD("status", rq->invalid_status_text);
+	INVALID_FIELD("source_ip", rq->source_ip);
+	INVALID_FIELD("received_at", rq->received_at);
+	INVALID_FIELD("route", rq->route->path);
+	INVALID_FIELD("request_id", rq->request_id);
+	INVALID_FIELD("content_type", rq->content_type ? rq->content_type : "");
+	INVALID_FIELD("body_bytes", rq->invalid_nbytes);
+	INVALID_FIELD("body_truncated", rq->invalid_truncated ? "true" : "false");
+	INVALID_FIELD("body", rq->invalid_body);
+#undef INVALID_FIELD
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(fields[i]);
+	return n;
+}
+
+/* The publish items of rq's events (borrowed from rq). */
+static void
+request_items(const struct request *rq, struct publish_item *items)
+{
+	for (size_t i = 0; i < rq->norm.nevents; i++) {
+		const struct normalize_event *ev = &rq->norm.events[i];
+
+		items[i].stream = ev->stream;
+		items[i].seen_key = ev->seen_key;
+		items[i].nfields = NORMALIZE_FIELDS;
+		memcpy(items[i].fields, ev->fields, sizeof(ev->fields));
+		memcpy(items[i].lens, ev->lens, sizeof(ev->lens));
+	}
+}
+
+static void
+request_spooled_cb(void *arg, int err)
+{
+	struct request *rq = arg;
+
+	rq->spool_pending = false;
+	if (rq->req != NULL) {
+		evtimer_del(rq->timer);
+		if (err == 0 && rq->invalid)
+			request_invalid_stored(rq);
+		else if (err == 0)
+			request_answer_ok(rq, NULL);
+		else if (err == -ENOSPC)
+			request_answer_error(rq, 503, "spool_full",
+					     "redis is unreachable and the local spool is full; "
+					     "retry later");
+		else
+			request_answer_error(rq, 503, "spool_unavailable",
+					     "redis is unreachable and the local spool cannot be "
+					     "written; retry later");
+	}
+	request_release(rq);
+}
+
+/* Keep rq in the spool; it is answered once that is durable (or failed). */
+static void
+request_spool(struct request *rq)
+{
+	struct server *s = rq->srv;
+	const char *fields[SPOOLREC_MAX_FIELDS];
+	size_t lens[SPOOLREC_MAX_FIELDS];
+	struct publish_item items[SPOOLREC_MAX_ITEMS];
+	int rc;
+
+	if (rq->invalid) {
+		size_t n = request_invalid_fields(rq, fields, lens);
+
+		rc = spool_append_record(s->spool, rq->invalid_stream, s->cfg->invalid_maxlen,
+					 fields, lens, n, request_spooled_cb, rq);
+	} else {
+		request_items(rq, items);
+		rc = spool_append_events(s->spool, items, rq->norm.nevents, request_spooled_cb, rq);
+	}
+	if (rc < 0) {
+		request_answer_error(
+			rq, 503, "spool_full",
+			"redis is unreachable and the local spool is full; retry later");
 		return;
 	}
-	body = json_pack("{s:s, s:s, s:s, s:s}", "status", fresh ? "accepted" : "duplicate",
-			 "event_id", first->event_id, "stream", first->stream, "entry_id",
-			 res->items[0].entry_id);
-	if (body == NULL)
-		abort();
-	if (res->n > 1) {
-		list = json_array();
-		for (size_t i = 0; i < res->n; i++) {
-			json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "status",
-					      res->items[i].duplicate ? "duplicate" : "accepted",
-					      "event_id", rq->norm.events[i].event_id, "stream",
-					      rq->norm.events[i].stream, "entry_id",
-					      res->items[i].entry_id);
+	rq->spool_pending = true;
+	/* The disk gets the same time Redis had. */
+	evtimer_add(rq->timer, s->publish_tv);
+}
 
-			if (e == NULL)
-				abort();
-			json_array_append_new(list, e);
-		}
-		json_object_set_new(body, "events", list);
-	}
-	server_answer(s, rq->req, rq->t0_us, rq->route_idx, route->path, rq->request_id,
-		      rq->source_ip, body, &o);
+/* Redis did not take it: spool it when there is a spool, else 503. */
+static void
+request_fallback(struct request *rq, const char *message)
+{
+	if (rq->srv->spool != NULL && !rq->srv->closing && !rq->spool_pending)
+		request_spool(rq);
+	else
+		request_answer_error(rq, 503, "redis_unavailable", message);
+}
+
+static void
+request_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct request *rq = arg;
+
+	(void)fd;
+	(void)what;
+	if (rq->req == NULL)
+		return;
+	/* The event may still be stored later; the sender's retry (or the
+	 * spool's replay) then meets the dedup key: never stored twice. */
+	if (rq->spool_pending)
+		request_answer_error(rq, 503, "spool_unavailable",
+				     "the local spool did not confirm the write in time; retry "
+				     "later");
+	else
+		request_fallback(rq, "redis did not confirm the write in time; retry later");
+	request_release(rq);
 }
 
 static void
@@ -372,25 +538,62 @@ request_published_cb(void *arg, const struct publish_result *res)
 {
 	struct request *rq = arg;
 
+	rq->pub_pending = false;
 	metrics_observe_publish(rq->srv->metrics,
 				(double)(timeutil_mono_us() - rq->publish_t0_us) / 1e6);
-	if (rq->req == NULL) {
-		request_free(rq);
-		return;
+	if (rq->req != NULL) {
+		if (res->status == 0) {
+			/* Stored: answer now even when a spool write is also on its
+			 * way (its replay will be a duplicate). */
+			if (!rq->spool_pending)
+				evtimer_del(rq->timer);
+			if (rq->invalid)
+				request_invalid_stored(rq);
+			else
+				request_answer_ok(rq, res);
+		} else if (!rq->spool_pending) {
+			evtimer_del(rq->timer);
+			request_fallback(rq, "redis could not store the event; retry later");
+		}
 	}
-	evtimer_del(rq->timer);
-	if (res->status != 0) {
-		if (!rq->invalid)
-			request_count_events(rq, METRICS_FAILED);
-		request_answer_unavailable(rq, "redis could not store the event; retry later");
-	} else if (rq->invalid) {
-		request_invalid_stored(rq);
+	request_release(rq);
+}
+
+/* Where an accepted request goes: Redis, or the spool while Redis is away
+ * or older events still wait in the spool (they go first). */
+static void
+request_submit(struct request *rq)
+{
+	struct server *s = rq->srv;
+	struct publish_item items[SPOOLREC_MAX_ITEMS];
+	int rc = -EAGAIN;
+
+	s->inflight++;
+	rq->publish_t0_us = timeutil_mono_us();
+	rq->timer = evtimer_new(s->base, request_timeout_cb, rq);
+	if (rq->timer == NULL)
+		abort();
+	if (s->spool == NULL || !spool_backlog(s->spool)) {
+		if (rq->invalid) {
+			const char *fields[SPOOLREC_MAX_FIELDS];
+			size_t lens[SPOOLREC_MAX_FIELDS];
+			size_t n = request_invalid_fields(rq, fields, lens);
+
+			rc = publish_append(s->pub, rq->invalid_stream, s->cfg->invalid_maxlen,
+					    fields, lens, n, request_published_cb, rq);
+		} else {
+			request_items(rq, items);
+			rc = publish_submit(s->pub, items, rq->norm.nevents, request_published_cb,
+					    rq);
+		}
+	}
+	if (rc == 0) {
+		rq->pub_pending = true;
+		evtimer_add(rq->timer, s->publish_tv);
 	} else {
-		request_answer_stored(rq, res);
-		rq->req = NULL;
-		rq->srv->inflight--;
+		request_fallback(rq, "redis is unreachable; retry later");
 	}
-	request_free(rq);
+	request_release(rq);
 }
 
 /*
@@ -443,33 +646,13 @@ server_route_index(const struct server *s, const char *path, const struct config
 	return s->cfg->nroutes;
 }
 
-/* Start the publish timer; the request is now in flight. */
-static void
-request_start(struct request *rq)
-{
-	struct server *s = rq->srv;
-
-	s->inflight++;
-	rq->publish_t0_us = timeutil_mono_us();
-	rq->timer = evtimer_new(s->base, request_timeout_cb, rq);
-	if (rq->timer == NULL)
-		abort();
-	evtimer_add(rq->timer, s->publish_tv);
-}
-
 /* An allowed sender's body did not parse: keep it in <prefix>:invalid, then
  * answer the 4xx (or 503 when it cannot be kept, so the sender retries). */
 static void
-request_store_invalid(struct request *rq, const struct normalize_error *nerr,
-		      const char *content_type, const char *raw, size_t len)
+request_store_invalid(struct request *rq, const struct normalize_error *nerr, const char *raw,
+		      size_t len)
 {
 	struct server *s = rq->srv;
-	bool truncated;
-	char *stream = xasprintf("%s:invalid", s->cfg->stream_prefix);
-	char *body = normalize_invalid_body(raw, len, s->cfg->invalid_body_max, &truncated);
-	char nbytes[24], status[8];
-	const char *fields[24];
-	size_t lens[24], n = 0;
 
 	rq->invalid = true;
 	rq->invalid_status = nerr->status;
@@ -477,38 +660,12 @@ request_store_invalid(struct request *rq, const struct normalize_error *nerr,
 	rq->invalid_message = xstrdup(nerr->message);
 	/* Messages never quote a card number; masked once more before storing. */
 	redact_pans(rq->invalid_message, strlen(rq->invalid_message));
-	snprintf(nbytes, sizeof(nbytes), "%zu", len);
-	snprintf(status, sizeof(status), "%d", nerr->status);
-#define INVALID_FIELD(k, v)                                                                        \
-	do {                                                                                       \
-		fields[n++] = (k);                                                                 \
-		fields[n++] = (v);                                                                 \
-	} while (0)
-	INVALID_FIELD("reason", nerr->code);
-	INVALID_FIELD("message", nerr->message);
-	INVALID_FIELD("status", status);
-	INVALID_FIELD("source_ip", rq->source_ip);
-	INVALID_FIELD("received_at", rq->received_at);
-	INVALID_FIELD("route", rq->route->path);
-	INVALID_FIELD("request_id", rq->request_id);
-	INVALID_FIELD("content_type", content_type ? content_type : "");
-	INVALID_FIELD("body_bytes", nbytes);
-	INVALID_FIELD("body_truncated", truncated ? "true" : "false");
-	INVALID_FIELD("body", body);
-#undef INVALID_FIELD
-	for (size_t i = 0; i < n; i++)
-		lens[i] = strlen(fields[i]);
-	if (publish_append(s->pub, stream, s->cfg->invalid_maxlen, fields, lens, n,
-			   request_published_cb, rq) < 0) {
-		server_reject(s, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
-			      rq->source_ip, 503, "redis_unavailable",
-			      "redis is unreachable; retry later");
-		request_free(rq);
-	} else {
-		request_start(rq);
-	}
-	free(stream);
-	free(body);
+	rq->invalid_stream = xasprintf("%s:invalid", s->cfg->stream_prefix);
+	rq->invalid_body =
+		normalize_invalid_body(raw, len, s->cfg->invalid_body_max, &rq->invalid_truncated);
+	snprintf(rq->invalid_nbytes, sizeof(rq->invalid_nbytes), "%zu", len);
+	snprintf(rq->invalid_status_text, sizeof(rq->invalid_status_text), "%d", nerr->status);
+	request_submit(rq);
 }
 
 static void
@@ -526,7 +683,6 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	const struct config_route *route;
 	struct normalize_request nreq;
 	struct normalize_error nerr;
-	struct publish_item items[64];
 	struct verify_result vr;
 	char client[INET6_ADDRSTRLEN] = "";
 	struct timespec now;
@@ -589,7 +745,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 			      vr.error, vr.message);
 		return;
 	}
-	if (!publisher_ready(s->pub)) {
+	if (s->spool == NULL && !publisher_ready(s->pub)) {
 		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
 			      "redis_unavailable", "redis is unreachable; retry later");
 		return;
@@ -609,6 +765,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	rq->route = route;
 	memcpy(rq->request_id, request_id, sizeof(request_id));
 	snprintf(rq->source_ip, sizeof(rq->source_ip), "%s", source_ip);
+	rq->content_type = ctype ? xstrdup(ctype) : NULL;
 	now = timeutil_now();
 	timeutil_rfc3339(&now, rq->received_at);
 
@@ -624,35 +781,20 @@ server_request_cb(struct evhttp_request *req, void *arg)
 					   .raw = raw,
 					   .raw_len = len };
 	if (normalize_request(&nreq, &rq->norm, &nerr) < 0) {
-		request_store_invalid(rq, &nerr, ctype, raw, len);
+		request_store_invalid(rq, &nerr, raw, len);
 		return;
 	}
 	metrics_count_redactions(s->metrics, rq->norm.redactions, rq->norm.fields_redacted);
-	if (rq->norm.nevents > HS_ARRAY_LEN(items)) {
+	if (rq->norm.nevents > (size_t)SPOOLREC_MAX_ITEMS) {
 		/* Refused (one atomic script call holds at most 64), but kept. */
 		nerr = (struct normalize_error){ .status = 413, .code = "too_many_events" };
 		snprintf(nerr.message, sizeof(nerr.message),
 			 "a notification may carry at most %zu events, this one has %zu",
-			 HS_ARRAY_LEN(items), rq->norm.nevents);
-		request_store_invalid(rq, &nerr, ctype, raw, len);
+			 (size_t)SPOOLREC_MAX_ITEMS, rq->norm.nevents);
+		request_store_invalid(rq, &nerr, raw, len);
 		return;
 	}
-	for (size_t i = 0; i < rq->norm.nevents; i++) {
-		const struct normalize_event *ev = &rq->norm.events[i];
-
-		items[i].stream = ev->stream;
-		items[i].seen_key = ev->seen_key;
-		items[i].nfields = NORMALIZE_FIELDS;
-		memcpy(items[i].fields, ev->fields, sizeof(ev->fields));
-		memcpy(items[i].lens, ev->lens, sizeof(ev->lens));
-	}
-	if (publish_submit(s->pub, items, rq->norm.nevents, request_published_cb, rq) < 0) {
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
-			      "redis_unavailable", "redis is unreachable; retry later");
-		request_free(rq);
-		return;
-	}
-	request_start(rq);
+	request_submit(rq);
 }
 
 struct server *
@@ -675,6 +817,7 @@ server_new(const struct server_deps *deps, char *err, size_t errlen)
 	s->base = deps->base;
 	s->cfg = cfg;
 	s->pub = deps->pub;
+	s->spool = deps->spool;
 	s->metrics = deps->metrics;
 	s->categories = deps->categories;
 	s->ncategories = deps->ncategories;
@@ -720,6 +863,12 @@ server_stop_accepting(struct server *s)
 		evhttp_del_accept_socket(s->http, s->sock);
 		s->sock = NULL;
 	}
+}
+
+void
+server_closing(struct server *s)
+{
+	s->closing = true;
 }
 
 size_t

@@ -11,6 +11,7 @@
 #include "hookstream/metrics.h"
 #include "hookstream/publish.h"
 #include "hookstream/server.h"
+#include "hookstream/spool.h"
 #include "hookstream/worker.h"
 #include "hookstream/xalloc.h"
 
@@ -25,6 +26,7 @@ struct worker {
 	const char **route_paths;
 	struct metrics *metrics;
 	struct publisher *pub;
+	struct spool *spool; /* NULL: no spool_dir */
 	struct server *server;
 };
 
@@ -79,9 +81,20 @@ worker_new(struct event_base *base, const struct config *cfg, char *err, size_t 
 					 .connect_timeout_ms = 2000 };
 	w->pub = publisher_new(base, &popt);
 
+	if (cfg->spool_dir[0] != '\0') {
+		struct spool_options sopt = { .dir = cfg->spool_dir,
+					      .max_bytes = cfg->spool_max_bytes };
+
+		w->spool = spool_open(base, w->pub, &sopt, err, errlen);
+		if (w->spool == NULL) {
+			worker_free(w);
+			return NULL;
+		}
+	}
 	deps = (struct server_deps){ .base = base,
 				     .cfg = cfg,
 				     .pub = w->pub,
+				     .spool = w->spool,
 				     .metrics = w->metrics,
 				     .categories = w->categories,
 				     .ncategories = w->ncategories };
@@ -108,7 +121,17 @@ worker_inflight(const struct worker *w)
 bool
 worker_ready(const struct worker *w)
 {
-	return publisher_ready(w->pub);
+	/* With a spool, events are still taken (and kept) while Redis is away. */
+	return publisher_ready(w->pub) || (w->spool != NULL && spool_accepting(w->spool));
+}
+
+bool
+worker_spool_stats(const struct worker *w, struct spool_stats *st)
+{
+	if (w->spool == NULL)
+		return false;
+	spool_get_stats(w->spool, st);
+	return true;
 }
 
 struct metrics *
@@ -123,6 +146,10 @@ worker_add_gauges(const struct worker *w, struct metrics_gauges *g)
 	g->redis_connected = g->redis_connected && publisher_ready(w->pub);
 	g->inflight += (long long)server_inflight(w->server);
 	g->connections += (long long)server_connections(w->server);
+	if (w->spool != NULL) {
+		g->spool_enabled = true;
+		spool_get_stats(w->spool, &g->spool);
+	}
 }
 
 void
@@ -130,8 +157,14 @@ worker_free(struct worker *w)
 {
 	if (w == NULL)
 		return;
-	/* Redis first: its callbacks answer pending requests through the server. */
+	/* Requests Redis gives back now are answered 503, not spooled. */
+	if (w->server != NULL)
+		server_closing(w->server);
+	/* Redis first: its callbacks answer pending requests through the server
+	 * and end the spool's replay; then the spool finishes its last write and
+	 * answers the requests waiting on it. */
 	publisher_free(w->pub);
+	spool_free(w->spool);
 	server_free(w->server);
 	metrics_free(w->metrics);
 	for (size_t i = 0; i < w->ncategories; i++)

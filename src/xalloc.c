@@ -5,6 +5,7 @@
  * it while senders retry, which loses nothing.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,14 @@ xrealloc(void *ptr, size_t size)
 	if (p == NULL)
 		xalloc_die(size);
 	return p;
+}
+
+void *
+xreallocarray(void *ptr, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		xalloc_die(SIZE_MAX);
+	return xrealloc(ptr, n * size);
 }
 
 char *

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config meson ninja-build
-      libevent-dev libjansson-dev libhiredis-dev libssl-dev libcmocka-dev
+      libevent-dev libjansson-dev libhiredis-dev libssl-dev zlib1g-dev libcmocka-dev
       redis-server redis-tools curl clang clang-format libclang-rt-14-dev
       python3-pytest python3-redis python3-requests prometheus)
 

@@ -11,7 +11,8 @@ struct event_base;
 
 /* What the admin endpoints ask the rest of the process (all on its loop). */
 struct admin_probe {
-	bool (*ready)(void *arg);		      /* Redis connected on every worker */
+	/* Ready to take notifications; writes a one-line JSON body to out. */
+	bool (*ready)(void *arg, FILE *out);
 	void (*render_metrics)(void *arg, FILE *out); /* Prometheus text */
 	void *arg;
 };

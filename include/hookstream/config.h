@@ -62,6 +62,8 @@ struct config {
 	uint64_t invalid_maxlen;
 	uint64_t request_timeout;
 	uint64_t publish_timeout;
+	char *spool_dir; /* "" = no spool */
+	uint64_t spool_max_bytes;
 	uint64_t max_inflight;
 	uint64_t max_connections;
 	uint64_t retry_after;

@@ -11,10 +11,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hookstream/spool.h"
+
 enum metrics_outcome {
 	METRICS_PUBLISHED = 0,
 	METRICS_DUPLICATE,
 	METRICS_FAILED,
+	METRICS_SPOOLED,
 	METRICS_OUTCOMES,
 };
 
@@ -55,6 +58,8 @@ struct metrics_gauges {
 	int redis_connected;
 	long long inflight;
 	long long connections;
+	bool spool_enabled;
+	struct spool_stats spool; /* when spool_enabled */
 	/* library versions for hookstream_build_info (borrowed, may be NULL) */
 	const char *libevent, *hiredis, *jansson, *openssl;
 };

@@ -19,6 +19,7 @@ struct server_deps {
 	struct event_base *base;
 	const struct config *cfg;      /* borrowed; outlives the server */
 	struct publisher *pub;	       /* borrowed */
+	struct spool *spool;	       /* borrowed; NULL: no spool */
 	struct metrics *metrics;       /* borrowed */
 	const char *const *categories; /* borrowed: metric index order */
 	size_t ncategories;
@@ -31,6 +32,10 @@ struct server *server_new(const struct server_deps *deps, char *err, size_t errl
 
 /* Stop accepting new connections (drain); in-flight requests go on. */
 void server_stop_accepting(struct server *s);
+
+/* Shutting down: from now on a request Redis does not take is answered 503
+ * instead of being spooled (call before freeing the publisher and spool). */
+void server_closing(struct server *s);
 
 /* Requests accepted and not yet answered. */
 size_t server_inflight(const struct server *s);

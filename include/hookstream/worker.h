@@ -32,6 +32,10 @@ size_t worker_inflight(const struct worker *w);
 bool worker_ready(const struct worker *w);
 
 /* The worker's counters (borrowed). */
+struct spool_stats;
+/* The spool's numbers; false when there is no spool. */
+bool worker_spool_stats(const struct worker *w, struct spool_stats *st);
+
 struct metrics *worker_metrics(const struct worker *w);
 
 /* Gauges of this worker, added into g. */

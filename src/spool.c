@@ -1,0 +1,871 @@
+// SPDX-License-Identifier: MIT
+/*
+ * spool: segment files, a writer thread with group commit, and replay.
+ *
+ * Threads: the event loop owns every field of struct spool except the
+ * hand-over slots (todo, done, quit) guarded by mu. The loop hands the writer
+ * one job at a time; while it runs, new appends gather in the next job. The
+ * writer reports through an eventfd the loop watches.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hookstream/log.h"
+#include "hookstream/spool.h"
+#include "hookstream/spoolrec.h"
+#include "hookstream/xalloc.h"
+
+#define SPOOL_SEGMENT_DEFAULT (8u << 20)
+#define SPOOL_REPLAY_WINDOW   128
+#define SPOOL_TICK_MS	      100
+#define SPOOL_RETRY_MS	      1000
+
+struct spool_waiter {
+	spool_done_cb cb;
+	void *arg;
+};
+
+struct spool_job {
+	uint64_t seq; /* the segment it is written to */
+	struct spoolrec_buf bytes;
+	size_t nrecords;
+	struct spool_waiter *waiters;
+	size_t nwaiters, capwaiters;
+	int err; /* set by the writer */
+};
+
+struct segment {
+	uint64_t seq;
+	uint64_t bytes;	  /* durable bytes */
+	uint64_t records; /* whole records (after a scan) or durable appends */
+	bool scanned;	  /* damage already counted and logged */
+	struct segment *next;
+};
+
+/* The segment being replayed: its bytes and where each record starts. */
+struct replay {
+	struct segment *seg;
+	char *data;
+	size_t len;
+	size_t *off, *rlen;
+	size_t nrec;
+	size_t next;	     /* the next record to submit */
+	size_t acked;	     /* callbacks seen, in order */
+	size_t inflight;     /* submitted, not yet answered */
+	size_t first_failed; /* SIZE_MAX: none */
+};
+
+struct spool {
+	struct event_base *base;
+	struct publisher *pub;
+	char *dir;
+	int dirfd, lockfd;
+	uint64_t max_bytes, segment_bytes;
+
+	struct segment *segs, *last; /* oldest first */
+	uint64_t cur_seq;	     /* where the next job writes */
+	uint64_t disk_bytes;	     /* durable, in live segments */
+	struct spool_job *filling;   /* gathering appends */
+	struct spool_job *busy;	     /* with the writer */
+	struct replay *rp;
+	bool refused; /* an append did not fit; until a segment is deleted */
+	uint64_t retry_at_us;
+	struct spool_stats st;
+
+	struct event *done_ev, *tick_ev, *kick_ev;
+	int efd;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct spool_job *todo, *done; /* guarded by mu */
+	bool quit;		       /* guarded by mu */
+	/* writer-thread only */
+	int wfd;
+	uint64_t wseq;
+};
+
+static void
+segment_name(uint64_t seq, char out[32])
+{
+	snprintf(out, 32, "seg-%016" PRIu64 ".log", seq);
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- the writer thread ---- */
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+writer_run_job(struct spool *sp, struct spool_job *job)
+{
+	struct stat stbuf;
+	int err;
+
+	if (sp->wfd >= 0 && sp->wseq != job->seq) {
+		close(sp->wfd);
+		sp->wfd = -1;
+	}
+	if (sp->wfd < 0) {
+		char name[32];
+
+		segment_name(job->seq, name);
+		sp->wfd = openat(sp->dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (sp->wfd < 0)
+			return -errno;
+		sp->wseq = job->seq;
+		/* The new name must survive a crash as well as the bytes. */
+		if (fsync(sp->dirfd) < 0)
+			return -errno;
+	}
+	if (fstat(sp->wfd, &stbuf) < 0)
+		return -errno;
+	err = write_all(sp->wfd, job->bytes.data, job->bytes.len);
+	if (err == 0 && fdatasync(sp->wfd) < 0)
+		err = -errno;
+	if (err != 0) {
+		/* Leave no half record behind; when even that fails, the reader
+		 * skips the damage by its checksum. Either way the next job
+		 * starts a new segment. */
+		if (ftruncate(sp->wfd, stbuf.st_size) == 0)
+			(void)fdatasync(sp->wfd);
+		close(sp->wfd);
+		sp->wfd = -1;
+	}
+	return err;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct spool *sp = arg;
+
+	pthread_mutex_lock(&sp->mu);
+	for (;;) {
+		struct spool_job *job;
+		uint64_t one = 1;
+
+		while (sp->todo == NULL && !sp->quit)
+			pthread_cond_wait(&sp->cv, &sp->mu);
+		if (sp->todo == NULL)
+			break;
+		job = sp->todo;
+		sp->todo = NULL;
+		pthread_mutex_unlock(&sp->mu);
+		job->err = writer_run_job(sp, job);
+		pthread_mutex_lock(&sp->mu);
+		sp->done = job;
+		if (write(sp->efd, &one, sizeof(one)) < 0) {
+			/* An eventfd write fails only on overflow; the loop still
+			 * wakes for the counter already set. */
+		}
+	}
+	pthread_mutex_unlock(&sp->mu);
+	if (sp->wfd >= 0)
+		close(sp->wfd);
+	return NULL;
+}
+
+/* ---- segments ---- */
+
+static struct segment *
+segment_find(struct spool *sp, uint64_t seq)
+{
+	for (struct segment *g = sp->segs; g != NULL; g = g->next)
+		if (g->seq == seq)
+			return g;
+	return NULL;
+}
+
+static struct segment *
+segment_add(struct spool *sp, uint64_t seq)
+{
+	struct segment *g = xcalloc(1, sizeof(*g));
+
+	g->seq = seq;
+	if (sp->last != NULL)
+		sp->last->next = g;
+	else
+		sp->segs = g;
+	sp->last = g;
+	return g;
+}
+
+/* Drop the oldest segment (its file is already unlinked). */
+static void
+segment_pop(struct spool *sp)
+{
+	struct segment *g = sp->segs;
+
+	sp->segs = g->next;
+	if (sp->last == g)
+		sp->last = NULL;
+	sp->disk_bytes -= g->bytes;
+	sp->st.records -= g->records;
+	sp->refused = false;
+	free(g);
+}
+
+static int
+read_file(int dirfd, const char *name, char **data, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat stbuf;
+	size_t got = 0;
+
+	*data = NULL;
+	*len = 0;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &stbuf) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	*data = xmalloc((size_t)stbuf.st_size + 1);
+	while (got < (size_t)stbuf.st_size) {
+		ssize_t r = read(fd, *data + got, (size_t)stbuf.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e = r < 0 ? -errno : 0;
+
+			if (e != 0) {
+				close(fd);
+				free(*data);
+				*data = NULL;
+				return e;
+			}
+			break; /* shrank meanwhile: what was read is what there is */
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	*len = got;
+	return 0;
+}
+
+/*
+ * Walk a segment's bytes: record offsets into off/rlen (when not NULL) and
+ * return the number of whole records. Damage is counted and logged once per
+ * segment.
+ */
+static size_t
+segment_scan(struct spool *sp, struct segment *g, const char *data, size_t len, size_t **off,
+	     size_t **rlen)
+{
+	size_t at = 0, n = 0, cap = 0, bad = 0, bad_bytes = 0;
+	bool torn = false;
+
+	while (at < len) {
+		const char *payload;
+		size_t plen, rl;
+		struct spoolrec rec;
+		enum spoolrec_scan s = spoolrec_next(data + at, len - at, &payload, &plen, &rl);
+
+		if (s == SPOOLREC_WHOLE && spoolrec_decode(payload, plen, &rec) == 0) {
+			if (off != NULL) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 64;
+					*off = xreallocarray(*off, cap, sizeof(**off));
+					*rlen = xreallocarray(*rlen, cap, sizeof(**rlen));
+				}
+				(*off)[n] = at;
+				(*rlen)[n] = rl;
+			}
+			n++;
+			at += rl;
+			continue;
+		}
+		{
+			size_t skip = s == SPOOLREC_TRUNCATED
+					      ? len - at
+					      : (s == SPOOLREC_WHOLE
+							 ? rl /* checksum held, content did not */
+							 : spoolrec_resync(data + at, len - at));
+
+			torn = at + skip == len;
+			bad++;
+			bad_bytes += skip;
+			at += skip;
+		}
+	}
+	if (bad > 0 && !g->scanned) {
+		char name[32];
+
+		segment_name(g->seq, name);
+		sp->st.corrupt_records += bad;
+		sp->st.corrupt_bytes += bad_bytes;
+		log_fields(LOG_LEVEL_WARN,
+			   torn ? "spool segment has a torn or damaged tail; skipping it"
+				: "spool segment has damaged records; skipping them",
+			   (struct log_field[]){
+				   LOG_STR("segment", name),
+				   LOG_INT("damaged_spans", bad),
+				   LOG_INT("damaged_bytes", bad_bytes),
+				   LOG_INT("whole_records", n),
+			   },
+			   4);
+	}
+	g->scanned = true;
+	return n;
+}
+
+static int
+spool_load_existing(struct spool *sp, char *err, size_t errlen)
+{
+	DIR *d = fdopendir(dup(sp->dirfd));
+	uint64_t *seqs = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "spool_dir %s: %s", sp->dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		unsigned long long seq;
+		char tail[8], back[32];
+
+		if (sscanf(de->d_name, "seg-%16llu.%4s", &seq, tail) != 2 ||
+		    strcmp(tail, "log") != 0)
+			continue;
+		segment_name(seq, back);
+		if (strcmp(back, de->d_name) != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			seqs = xreallocarray(seqs, cap, sizeof(*seqs));
+		}
+		seqs[n++] = seq;
+	}
+	closedir(d);
+	/* Oldest first (insertion sort: a spool holds few segments). */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && seqs[j - 1] > seqs[j]; j--) {
+			uint64_t t = seqs[j];
+
+			seqs[j] = seqs[j - 1];
+			seqs[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		char name[32], *data;
+		size_t len;
+		struct segment *g;
+		int e;
+
+		segment_name(seqs[i], name);
+		e = read_file(sp->dirfd, name, &data, &len);
+		if (e < 0) {
+			snprintf(err, errlen, "spool_dir %s: cannot read %s: %s", sp->dir, name,
+				 strerror(-e));
+			free(data);
+			free(seqs);
+			return -1;
+		}
+		g = segment_add(sp, seqs[i]);
+		g->bytes = len;
+		g->records = segment_scan(sp, g, data, len, NULL, NULL);
+		sp->disk_bytes += len;
+		sp->st.records += g->records;
+		free(data);
+	}
+	sp->cur_seq = n > 0 ? seqs[n - 1] + 1 : 1;
+	if (n > 0)
+		log_fields(LOG_LEVEL_INFO, "spool holds records from a previous run; replaying",
+			   (struct log_field[]){ LOG_INT("segments", n),
+						 LOG_INT("records", sp->st.records),
+						 LOG_INT("bytes", sp->disk_bytes) },
+			   3);
+	free(seqs);
+	return 0;
+}
+
+/* ---- appends ---- */
+
+static struct spool_job *
+job_new(void)
+{
+	return xcalloc(1, sizeof(struct spool_job));
+}
+
+static void
+job_free(struct spool_job *job)
+{
+	if (job == NULL)
+		return;
+	spoolrec_buf_fini(&job->bytes);
+	free(job->waiters);
+	free(job);
+}
+
+static void
+job_finish(struct spool_job *job, int err)
+{
+	for (size_t i = 0; i < job->nwaiters; i++)
+		job->waiters[i].cb(job->waiters[i].arg, err);
+	job_free(job);
+}
+
+static uint64_t
+pending_bytes(const struct spool *sp)
+{
+	return (sp->filling ? sp->filling->bytes.len : 0) + (sp->busy ? sp->busy->bytes.len : 0);
+}
+
+/* Hand the gathered appends to the writer when it is idle. */
+static void
+spool_flush(struct spool *sp)
+{
+	struct segment *cur;
+
+	if (sp->busy != NULL || sp->filling == NULL || sp->filling->bytes.len == 0)
+		return;
+	cur = segment_find(sp, sp->cur_seq);
+	if (cur != NULL && cur->bytes >= sp->segment_bytes)
+		sp->cur_seq++;
+	if (segment_find(sp, sp->cur_seq) == NULL)
+		segment_add(sp, sp->cur_seq);
+	sp->busy = sp->filling;
+	sp->filling = NULL;
+	sp->busy->seq = sp->cur_seq;
+	pthread_mutex_lock(&sp->mu);
+	sp->todo = sp->busy;
+	pthread_cond_signal(&sp->cv);
+	pthread_mutex_unlock(&sp->mu);
+}
+
+static void
+spool_done_cb_ev(evutil_socket_t fd, short what, void *arg)
+{
+	struct spool *sp = arg;
+	struct spool_job *job;
+	uint64_t v;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing new */
+	}
+	pthread_mutex_lock(&sp->mu);
+	job = sp->done;
+	sp->done = NULL;
+	pthread_mutex_unlock(&sp->mu);
+	if (job == NULL)
+		return;
+	sp->busy = NULL;
+	if (job->err == 0) {
+		struct segment *g = segment_find(sp, job->seq);
+
+		g->bytes += job->bytes.len;
+		g->records += job->nrecords;
+		sp->disk_bytes += job->bytes.len;
+		sp->st.records += job->nrecords;
+		sp->st.appended += job->nrecords;
+		if (!sp->st.writable)
+			log_info("spool is writable again");
+		sp->st.writable = true;
+	} else {
+		sp->st.write_errors += job->nrecords;
+		if (sp->st.writable)
+			log_fields(LOG_LEVEL_ERROR, "spool write failed; answering 503",
+				   (struct log_field[]){ LOG_STR("dir", sp->dir),
+							 LOG_STR("error", strerror(-job->err)) },
+				   2);
+		sp->st.writable = false;
+		/* Whatever is in that file stays readable; new bytes go to a new one. */
+		sp->cur_seq++;
+	}
+	job_finish(job, job->err);
+	spool_flush(sp);
+	event_active(sp->kick_ev, EV_TIMEOUT, 0);
+}
+
+static int
+spool_add(struct spool *sp, const struct spoolrec_buf *rec, spool_done_cb cb, void *arg)
+{
+	struct spool_job *job;
+
+	if (sp->disk_bytes + pending_bytes(sp) + rec->len > sp->max_bytes) {
+		sp->st.full++;
+		sp->refused = true;
+		return -ENOSPC;
+	}
+	if (sp->filling == NULL)
+		sp->filling = job_new();
+	job = sp->filling;
+	if (job->bytes.len == 0) {
+		/* Adopt the encoded record instead of copying it. */
+		spoolrec_buf_fini(&job->bytes);
+		job->bytes = *rec;
+	} else {
+		if (job->bytes.cap - job->bytes.len < rec->len) {
+			job->bytes.cap = (job->bytes.len + rec->len) * 2;
+			job->bytes.data = xrealloc(job->bytes.data, job->bytes.cap);
+		}
+		memcpy(job->bytes.data + job->bytes.len, rec->data, rec->len);
+		job->bytes.len += rec->len;
+		free(rec->data);
+	}
+	job->nrecords++;
+	if (job->nwaiters == job->capwaiters) {
+		job->capwaiters = job->capwaiters ? job->capwaiters * 2 : 16;
+		job->waiters = xreallocarray(job->waiters, job->capwaiters, sizeof(*job->waiters));
+	}
+	job->waiters[job->nwaiters++] = (struct spool_waiter){ cb, arg };
+	spool_flush(sp);
+	return 0;
+}
+
+int
+spool_append_events(struct spool *sp, const struct publish_item *items, size_t n, spool_done_cb cb,
+		    void *arg)
+{
+	struct spoolrec_buf rec = { 0 };
+	int rc;
+
+	spoolrec_encode_events(&rec, items, n);
+	rc = spool_add(sp, &rec, cb, arg);
+	if (rc < 0)
+		spoolrec_buf_fini(&rec);
+	return rc;
+}
+
+int
+spool_append_record(struct spool *sp, const char *stream, uint64_t maxlen,
+		    const char *const *fields, const size_t *lens, size_t nfields, spool_done_cb cb,
+		    void *arg)
+{
+	struct spoolrec_buf rec = { 0 };
+	int rc;
+
+	spoolrec_encode_append(&rec, stream, maxlen, fields, lens, nfields);
+	rc = spool_add(sp, &rec, cb, arg);
+	if (rc < 0)
+		spoolrec_buf_fini(&rec);
+	return rc;
+}
+
+/* ---- replay ---- */
+
+static void
+replay_free(struct replay *rp)
+{
+	if (rp == NULL)
+		return;
+	free(rp->data);
+	free(rp->off);
+	free(rp->rlen);
+	free(rp);
+}
+
+static void
+replay_cb(void *arg, const struct publish_result *res)
+{
+	struct spool *sp = arg;
+	struct replay *rp = sp->rp;
+	size_t idx;
+
+	if (rp == NULL)
+		return;
+	idx = rp->acked++;
+	rp->inflight--;
+	if (res->status != 0) {
+		sp->st.replay_errors++;
+		if (rp->first_failed == SIZE_MAX || idx < rp->first_failed) {
+			if (rp->first_failed == SIZE_MAX)
+				log_fields(LOG_LEVEL_WARN, "spool replay interrupted; will retry",
+					   (struct log_field[]){ LOG_STR("error", res->error) }, 1);
+			rp->first_failed = idx;
+		}
+	} else if (rp->first_failed == SIZE_MAX) {
+		sp->st.replayed++;
+		sp->st.records--;
+		rp->seg->records--;
+	}
+	event_active(sp->kick_ev, EV_TIMEOUT, 0);
+}
+
+/* Load the oldest segment no job still writes to. */
+static bool
+replay_load(struct spool *sp)
+{
+	struct segment *g = sp->segs;
+	struct replay *rp;
+	char name[32];
+	int e;
+
+	if (g == NULL || g->seq == sp->cur_seq || (sp->busy != NULL && sp->busy->seq == g->seq))
+		return false;
+	segment_name(g->seq, name);
+	rp = xcalloc(1, sizeof(*rp));
+	rp->seg = g;
+	rp->first_failed = SIZE_MAX;
+	e = read_file(sp->dirfd, name, &rp->data, &rp->len);
+	if (e == -ENOENT) /* a segment whose first write failed */
+		e = 0;
+	if (e < 0) {
+		log_fields(LOG_LEVEL_ERROR, "cannot read spool segment; will retry",
+			   (struct log_field[]){ LOG_STR("segment", name),
+						 LOG_STR("error", strerror(-e)) },
+			   2);
+		replay_free(rp);
+		sp->retry_at_us = mono_us() + SPOOL_RETRY_MS * 1000u;
+		return false;
+	}
+	rp->nrec = segment_scan(sp, g, rp->data, rp->len, &rp->off, &rp->rlen);
+	/* The scan is the truth about what can be replayed. */
+	sp->st.records -= g->records;
+	g->records = rp->nrec;
+	sp->st.records += g->records;
+	sp->rp = rp;
+	return true;
+}
+
+static void
+replay_step(struct spool *sp)
+{
+	struct replay *rp = sp->rp;
+
+	if (rp == NULL) {
+		/* Nothing on disk waits but the segment being written: close it so
+		 * it can be replayed (and new appends start a new one). */
+		if (sp->segs != NULL && sp->segs->seq == sp->cur_seq && sp->segs->bytes > 0)
+			sp->cur_seq++;
+		if (!replay_load(sp))
+			return;
+		rp = sp->rp;
+	}
+	if (rp->first_failed != SIZE_MAX) {
+		if (rp->inflight > 0)
+			return;
+		rp->next = rp->acked = rp->first_failed;
+		rp->first_failed = SIZE_MAX;
+		sp->retry_at_us = mono_us() + SPOOL_RETRY_MS * 1000u;
+		return;
+	}
+	while (rp->inflight < SPOOL_REPLAY_WINDOW && rp->next < rp->nrec) {
+		const char *payload;
+		size_t plen, rl;
+		struct spoolrec rec;
+		int rc;
+
+		if (spoolrec_next(rp->data + rp->off[rp->next], rp->rlen[rp->next], &payload, &plen,
+				  &rl) != SPOOLREC_WHOLE ||
+		    spoolrec_decode(payload, plen, &rec) < 0)
+			abort(); /* checked by the scan that found it */
+		if (rec.kind == SPOOLREC_EVENTS)
+			rc = publish_submit(sp->pub, rec.items, rec.nitems, replay_cb, sp);
+		else
+			rc = publish_append(sp->pub, rec.stream, rec.maxlen, rec.fields, rec.lens,
+					    rec.nfields, replay_cb, sp);
+		if (rc < 0)
+			return; /* not connected: the tick retries */
+		rp->inflight++;
+		rp->next++;
+	}
+	if (rp->acked == rp->nrec && rp->inflight == 0) {
+		char name[32];
+
+		segment_name(rp->seg->seq, name);
+		if (unlinkat(sp->dirfd, name, 0) < 0 && errno != ENOENT) {
+			log_fields(LOG_LEVEL_ERROR, "cannot delete a replayed spool segment",
+				   (struct log_field[]){ LOG_STR("segment", name),
+							 LOG_STR("error", strerror(errno)) },
+				   2);
+			sp->retry_at_us = mono_us() + SPOOL_RETRY_MS * 1000u;
+			return;
+		}
+		sp->st.segments_deleted++;
+		replay_free(rp);
+		sp->rp = NULL;
+		segment_pop(sp);
+		if (sp->segs == NULL && sp->busy == NULL &&
+		    (sp->filling == NULL || sp->filling->nrecords == 0))
+			log_info("spool replayed; empty again");
+		event_active(sp->kick_ev, EV_TIMEOUT, 0);
+	}
+}
+
+static void
+spool_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct spool *sp = arg;
+
+	(void)fd;
+	(void)what;
+	if (!publisher_ready(sp->pub) || mono_us() < sp->retry_at_us)
+		return;
+	replay_step(sp);
+}
+
+/* ---- lifecycle ---- */
+
+struct spool *
+spool_open(struct event_base *base, struct publisher *pub, const struct spool_options *opt,
+	   char *err, size_t errlen)
+{
+	struct spool *sp = xcalloc(1, sizeof(*sp));
+	struct timeval tick = { 0, SPOOL_TICK_MS * 1000 };
+
+	sp->base = base;
+	sp->pub = pub;
+	sp->dir = xstrdup(opt->dir);
+	sp->max_bytes = opt->max_bytes;
+	sp->segment_bytes = opt->segment_bytes ? opt->segment_bytes : SPOOL_SEGMENT_DEFAULT;
+	sp->dirfd = sp->lockfd = sp->efd = sp->wfd = -1;
+	sp->st.writable = true;
+	pthread_mutex_init(&sp->mu, NULL);
+	pthread_cond_init(&sp->cv, NULL);
+
+	if (mkdir(sp->dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "spool_dir %s: cannot create it: %s", sp->dir,
+			 strerror(errno));
+		goto fail;
+	}
+	sp->dirfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->dirfd < 0) {
+		snprintf(err, errlen, "spool_dir %s: %s", sp->dir, strerror(errno));
+		goto fail;
+	}
+	sp->lockfd = openat(sp->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (sp->lockfd < 0) {
+		snprintf(err, errlen, "spool_dir %s: cannot create its lock file: %s", sp->dir,
+			 strerror(errno));
+		goto fail;
+	}
+	if (flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen,
+			 "spool_dir %s is in use by another hookstream process (give each "
+			 "replica its own spool directory)",
+			 sp->dir);
+		goto fail;
+	}
+	if (spool_load_existing(sp, err, errlen) < 0)
+		goto fail;
+	sp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sp->efd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	sp->done_ev = event_new(base, sp->efd, EV_READ | EV_PERSIST, spool_done_cb_ev, sp);
+	sp->tick_ev = event_new(base, -1, EV_PERSIST, spool_kick_cb, sp);
+	sp->kick_ev = event_new(base, -1, 0, spool_kick_cb, sp);
+	if (sp->done_ev == NULL || sp->tick_ev == NULL || sp->kick_ev == NULL)
+		abort();
+	event_add(sp->done_ev, NULL);
+	event_add(sp->tick_ev, &tick);
+	if (pthread_create(&sp->thread, NULL, writer_main, sp) != 0) {
+		snprintf(err, errlen, "cannot start the spool writer thread");
+		goto fail;
+	}
+	sp->thread_started = true;
+	return sp;
+fail:
+	spool_free(sp);
+	return NULL;
+}
+
+void
+spool_free(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	if (sp->thread_started) {
+		pthread_mutex_lock(&sp->mu);
+		sp->quit = true;
+		pthread_cond_signal(&sp->cv);
+		pthread_mutex_unlock(&sp->mu);
+		pthread_join(sp->thread, NULL);
+		/* The job it held is done: answer its requests with its result. */
+		if (sp->done != NULL) {
+			sp->busy = NULL;
+			job_finish(sp->done, sp->done->err);
+			sp->done = NULL;
+		}
+	}
+	if (sp->filling != NULL)
+		job_finish(sp->filling, -ECANCELED);
+	sp->filling = NULL;
+	replay_free(sp->rp);
+	while (sp->segs != NULL) {
+		struct segment *g = sp->segs;
+
+		sp->segs = g->next;
+		free(g);
+	}
+	if (sp->done_ev)
+		event_free(sp->done_ev);
+	if (sp->tick_ev)
+		event_free(sp->tick_ev);
+	if (sp->kick_ev)
+		event_free(sp->kick_ev);
+	if (sp->efd >= 0)
+		close(sp->efd);
+	if (sp->lockfd >= 0)
+		close(sp->lockfd);
+	if (sp->dirfd >= 0)
+		close(sp->dirfd);
+	pthread_mutex_destroy(&sp->mu);
+	pthread_cond_destroy(&sp->cv);
+	free(sp->dir);
+	free(sp);
+}
+
+bool
+spool_backlog(const struct spool *sp)
+{
+	return sp->st.records > 0 || sp->busy != NULL ||
+	       (sp->filling != NULL && sp->filling->nrecords > 0);
+}
+
+bool
+spool_accepting(const struct spool *sp)
+{
+	return sp->st.writable && !sp->refused &&
+	       sp->disk_bytes + pending_bytes(sp) < sp->max_bytes;
+}
+
+void
+spool_get_stats(const struct spool *sp, struct spool_stats *st)
+{
+	*st = sp->st;
+	st->bytes = sp->disk_bytes + pending_bytes(sp);
+}
