@@ -621,6 +621,7 @@ config_load_text(const char *name, const char *text, size_t len, char *const *en
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
 	int rc;
 
+	cfg->refs = 1;
 	if (config_nkeys > sizeof(ld.seen) / sizeof(ld.seen[0]))
 		abort(); /* the key table outgrew the loader: a build bug */
 	*out = NULL;
@@ -709,7 +710,7 @@ config_load(const char *path, char *const *envp, struct config **out, struct con
 void
 config_free(struct config *cfg)
 {
-	if (cfg == NULL)
+	if (cfg == NULL || --cfg->refs > 0)
 		return;
 	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];
@@ -748,6 +749,13 @@ config_free(struct config *cfg)
 	free(cfg);
 }
 
+struct config *
+config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
 const struct config_route *
 config_route_find(const struct config *cfg, const char *path)
 {
@@ -783,4 +791,40 @@ config_value_text(const struct config *cfg, const struct config_key *k, char *bu
 			 k->secret ? (text && *text ? "***" : "") : (text ? text : ""));
 		return buf;
 	}
+}
+
+/* What a running process cannot change: its sockets, its Redis connection,
+ * its spool and what the publisher was built with. */
+static const char *const config_restart_only[] = {
+	"listen",	 "admin_listen",  "redis_url",	      "spool_dir", "spool_max_bytes",
+	"stream_prefix", "stream_maxlen", "stream_retention", "dedup_ttl", "groups",
+};
+
+size_t
+config_restart_changes(const struct config *old, const struct config *cur, const char **names,
+		       size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < HS_ARRAY_LEN(config_restart_only); i++) {
+		const char *name = config_restart_only[i];
+		const struct config_key *k = NULL;
+		char a[512], b[512];
+		bool same;
+
+		for (size_t j = 0; j < config_nkeys && k == NULL; j++)
+			if (strcmp(config_keys[j].name, name) == 0)
+				k = &config_keys[j];
+		if (k == NULL)
+			abort(); /* the list names a key the table lost: a build bug */
+		if (k->type == CONFIG_REDIS)
+			/* the text itself: a password change is a change too */
+			same = strcmp(old->redis_url_text, cur->redis_url_text) == 0;
+		else
+			same = strcmp(config_value_text(old, k, a, sizeof(a)),
+				      config_value_text(cur, k, b, sizeof(b))) == 0;
+		if (!same && n < max)
+			names[n++] = name;
+	}
+	return n;
 }

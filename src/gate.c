@@ -92,6 +92,12 @@ gate_set_allow(struct gate *g, const struct access_list *allow)
 	g->opt.allow = allow;
 }
 
+void
+gate_set_options(struct gate *g, const struct gate_options *opt)
+{
+	g->opt = *opt;
+}
+
 uint64_t
 gate_connections(const struct gate *g)
 {

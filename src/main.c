@@ -29,7 +29,9 @@ extern char **environ;
 
 struct app {
 	struct event_base *base;
+	const char *config_path; /* NULL: the built-in configuration */
 	struct config *cfg;
+	uint64_t reloads_ok, reloads_failed;
 	struct worker *worker;
 	struct admin *admin;
 	struct event *sig_term, *sig_int, *sig_hup;
@@ -97,6 +99,8 @@ app_render_metrics(void *arg, FILE *out)
 	snprintf(hiredis, sizeof(hiredis), "%d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
 
 	worker_add_gauges(a->worker, &g);
+	g.reloads_ok = a->reloads_ok;
+	g.reloads_failed = a->reloads_failed;
 	metrics_render(m, 1, &g, out);
 }
 
@@ -136,6 +140,55 @@ app_drain_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * SIGHUP: load the file (and environment) again; a configuration that does
+ * not load, or that changes what only a restart can change, is refused and
+ * the running one keeps serving. Otherwise it takes over at once for new
+ * connections and requests; requests in flight finish with the old one.
+ */
+static void
+app_reload(struct app *a)
+{
+	struct config *cfg = NULL;
+	struct config_error cerr;
+	const char *changed[16];
+	size_t n;
+
+	if (config_load(a->config_path, environ, &cfg, &cerr) < 0) {
+		a->reloads_failed++;
+		log_fields(LOG_LEVEL_ERROR,
+			   "reload refused: the new configuration is invalid; the running one "
+			   "stays",
+			   (struct log_field[]){ LOG_STR("error", cerr.message) }, 1);
+		return;
+	}
+	n = config_restart_changes(a->cfg, cfg, changed, HS_ARRAY_LEN(changed));
+	if (n > 0) {
+		char keys[256] = "";
+
+		for (size_t i = 0; i < n; i++)
+			snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s",
+				 i ? ", " : "", changed[i]);
+		a->reloads_failed++;
+		log_fields(LOG_LEVEL_ERROR,
+			   "reload refused: these keys only change with a restart; the running "
+			   "configuration stays",
+			   (struct log_field[]){ LOG_STR("keys", keys) }, 1);
+		config_free(cfg);
+		return;
+	}
+	log_setup(cfg->log_level, cfg->log_format);
+	worker_reload(a->worker, cfg);
+	config_free(a->cfg);
+	a->cfg = cfg;
+	a->reloads_ok++;
+	log_fields(LOG_LEVEL_INFO, "configuration reloaded",
+		   (struct log_field[]){ LOG_STR("config", cfg->source),
+					 LOG_INT("routes", cfg->nroutes),
+					 LOG_INT("allow", cfg->allow.count) },
+		   3);
+}
+
 static void
 app_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -143,8 +196,8 @@ app_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		log_warn("SIGHUP received: configuration reload is not supported yet; "
-			 "restart to apply changes");
+		if (!a->draining)
+			app_reload(a);
 		return;
 	}
 	if (a->draining) {
@@ -268,7 +321,8 @@ main(int argc, char **argv)
 	json_set_alloc_funcs(xmalloc, free);
 	event_set_mem_functions(xmalloc, xrealloc, free);
 
-	if (config_load(app_config_path(config_opt), environ, &a.cfg, &cerr) < 0) {
+	a.config_path = app_config_path(config_opt);
+	if (config_load(a.config_path, environ, &a.cfg, &cerr) < 0) {
 		fprintf(stderr, "hookstream: %s\n", cerr.message);
 		return 2;
 	}

@@ -72,9 +72,12 @@ struct metrics_hist {
 };
 
 struct metrics {
-	struct metrics_names names;
-	uint64_t *requests; /* [(nroutes + 1) * METRICS_NCODES] */
-	uint64_t *events;   /* [ncategories * METRICS_OUTCOMES] */
+	char *routes[METRICS_MAX_NAMES]; /* index nroutes is "other" */
+	size_t nroutes;
+	char *categories[METRICS_MAX_NAMES];
+	size_t ncategories;
+	uint64_t requests[(METRICS_MAX_NAMES + 1) * METRICS_NCODES];
+	uint64_t events[METRICS_MAX_NAMES * METRICS_OUTCOMES];
 	uint64_t redacted_cards;
 	uint64_t redacted_fields;
 	uint64_t rejections[METRICS_NREASONS];
@@ -84,14 +87,45 @@ struct metrics {
 	struct metrics_hist body_size;
 };
 
+static size_t
+metrics_find(char *const *names, size_t n, const char *name)
+{
+	size_t i = 0;
+
+	while (i < n && (name == NULL || strcmp(names[i], name) != 0))
+		i++;
+	return i;
+}
+
+static void
+metrics_add(char **names, size_t *n, const char *const *add, size_t nadd)
+{
+	for (size_t i = 0; i < nadd; i++)
+		if (metrics_find(names, *n, add[i]) == *n && *n < METRICS_MAX_NAMES)
+			names[(*n)++] = xstrdup(add[i]);
+}
+
+void
+metrics_add_names(struct metrics *m, const struct metrics_names *names)
+{
+	/* Routes index the request counters: moving "other" (index nroutes)
+	 * would relabel what it counted, so its counts move along. */
+	size_t other = m->nroutes;
+	uint64_t saved[METRICS_NCODES];
+
+	memcpy(saved, &m->requests[other * METRICS_NCODES], sizeof(saved));
+	memset(&m->requests[other * METRICS_NCODES], 0, sizeof(saved));
+	metrics_add(m->routes, &m->nroutes, names->routes, names->nroutes);
+	memcpy(&m->requests[m->nroutes * METRICS_NCODES], saved, sizeof(saved));
+	metrics_add(m->categories, &m->ncategories, names->categories, names->ncategories);
+}
+
 struct metrics *
 metrics_new(const struct metrics_names *names)
 {
 	struct metrics *m = xcalloc(1, sizeof(*m));
 
-	m->names = *names;
-	m->requests = xcalloc((names->nroutes + 1) * METRICS_NCODES, sizeof(uint64_t));
-	m->events = xcalloc(names->ncategories * METRICS_OUTCOMES + 1, sizeof(uint64_t));
+	metrics_add_names(m, names);
 	return m;
 }
 
@@ -100,8 +134,10 @@ metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	free(m->requests);
-	free(m->events);
+	for (size_t i = 0; i < m->nroutes; i++)
+		free(m->routes[i]);
+	for (size_t i = 0; i < m->ncategories; i++)
+		free(m->categories[i]);
 	free(m);
 }
 
@@ -115,18 +151,20 @@ metrics_code_index(int status)
 }
 
 void
-metrics_count_request(struct metrics *m, size_t route_idx, int status)
+metrics_count_request(struct metrics *m, const char *route, int status)
 {
-	if (route_idx > m->names.nroutes)
-		route_idx = m->names.nroutes;
+	size_t route_idx = metrics_find(m->routes, m->nroutes, route);
+
 	__atomic_fetch_add(&m->requests[route_idx * METRICS_NCODES + metrics_code_index(status)], 1,
 			   __ATOMIC_RELAXED);
 }
 
 void
-metrics_count_event(struct metrics *m, size_t category_idx, enum metrics_outcome outcome)
+metrics_count_event(struct metrics *m, const char *category, enum metrics_outcome outcome)
 {
-	if (category_idx >= m->names.ncategories || outcome >= METRICS_OUTCOMES)
+	size_t category_idx = metrics_find(m->categories, m->ncategories, category);
+
+	if (category_idx >= m->ncategories || outcome >= METRICS_OUTCOMES)
 		return;
 	__atomic_fetch_add(&m->events[category_idx * METRICS_OUTCOMES + outcome], 1,
 			   __ATOMIC_RELAXED);
@@ -270,7 +308,7 @@ metrics_render_more(struct metrics *const *w, size_t n, FILE *out)
 void
 metrics_render(struct metrics *const *workers, size_t n, const struct metrics_gauges *g, FILE *out)
 {
-	const struct metrics_names *nm;
+	const struct metrics *nm;
 
 	fprintf(out,
 		"# HELP hookstream_build_info Build information.\n"
@@ -294,6 +332,12 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 		"# TYPE hookstream_inflight_requests gauge\n"
 		"hookstream_inflight_requests %lld\n",
 		g->inflight);
+	fprintf(out,
+		"# HELP hookstream_config_reloads_total Configuration reloads (SIGHUP) by result.\n"
+		"# TYPE hookstream_config_reloads_total counter\n"
+		"hookstream_config_reloads_total{result=\"ok\"} %llu\n"
+		"hookstream_config_reloads_total{result=\"refused\"} %llu\n",
+		(unsigned long long)g->reloads_ok, (unsigned long long)g->reloads_failed);
 	if (g->spool_enabled) {
 		const struct spool_stats *sp = &g->spool;
 
@@ -339,7 +383,7 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 	}
 	if (n == 0)
 		return;
-	nm = &workers[0]->names;
+	nm = workers[0]; /* every worker adds the same names in the same order */
 	fprintf(out, "# HELP hookstream_requests_total HTTP requests answered, by route and "
 		     "status code.\n# TYPE hookstream_requests_total counter\n");
 	for (size_t r = 0; r <= nm->nroutes; r++) {

@@ -156,6 +156,35 @@ publisher_handshake_cb(redisAsyncContext *c, void *r, void *privdata)
 	}
 }
 
+/* XGROUP CREATE ... MKSTREAM for every group on streams[from..]. */
+static void
+publisher_send_groups(struct publisher *p, size_t from)
+{
+	for (size_t s = from; s < p->opt.nstreams; s++) {
+		for (size_t g = 0; g < p->opt.ngroups; g++) {
+			const char *argv[6] = { "XGROUP",	  "CREATE", p->opt.streams[s],
+						p->opt.groups[g], "$",	    "MKSTREAM" };
+
+			redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "XGROUP", 6, argv,
+					      NULL);
+			p->pending++;
+		}
+	}
+}
+
+void
+publisher_set_streams(struct publisher *p, const char *const *streams, size_t n)
+{
+	size_t had = p->opt.nstreams;
+
+	p->opt.streams = streams;
+	p->opt.nstreams = n;
+	/* Streams are only ever added (a reload keeps the old categories
+	 * first): create the new ones' groups now, ahead of any event. */
+	if (p->state == PUBLISHER_READY && n > had)
+		publisher_send_groups(p, had);
+}
+
 static void
 publisher_send_handshake(struct publisher *p)
 {
@@ -181,16 +210,7 @@ publisher_send_handshake(struct publisher *p)
 		p->pending++;
 	}
 	/* Groups before the script: no event can be added ahead of its readers. */
-	for (size_t s = 0; s < p->opt.nstreams; s++) {
-		for (size_t g = 0; g < p->opt.ngroups; g++) {
-			const char *argv[6] = { "XGROUP",	  "CREATE", p->opt.streams[s],
-						p->opt.groups[g], "$",	    "MKSTREAM" };
-
-			redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "XGROUP", 6, argv,
-					      NULL);
-			p->pending++;
-		}
-	}
+	publisher_send_groups(p, 0);
 	{
 		const char *argv[3] = { "SCRIPT", "LOAD", publish_script };
 

@@ -39,13 +39,11 @@
 
 struct server {
 	struct event_base *base;
-	const struct config *cfg;
+	struct config *cfg; /* a reference; replaced by a reload */
 	struct publisher *pub;
 	struct spool *spool; /* NULL: no spool */
 	bool closing;	     /* shutting down: failures are 503, not spooled */
 	struct metrics *metrics;
-	const char *const *categories;
-	size_t ncategories;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct gate *gate;
@@ -61,11 +59,11 @@ struct server {
 
 struct request {
 	struct server *srv;
+	struct config *cfg;	    /* the configuration it started with (a reference) */
 	struct evhttp_request *req; /* NULL once answered */
 	struct event *timer;
 	uint64_t t0_us;
 	uint64_t publish_t0_us;
-	size_t route_idx;
 	const struct config_route *route;
 	struct normalize_result norm; /* the events being stored */
 	bool invalid;		      /* storing the <prefix>:invalid record */
@@ -116,15 +114,6 @@ server_request_id(struct server *s, struct evhttp_request *req, char *out, size_
 	}
 }
 
-static size_t
-server_category_index(const struct server *s, const char *category)
-{
-	for (size_t i = 0; i < s->ncategories; i++)
-		if (strcmp(s->categories[i], category) == 0)
-			return i;
-	return s->ncategories;
-}
-
 /* At most 10 refusal lines a second; the next line says how many were not
  * written ("suppressed"); the counters count every one. */
 static bool
@@ -146,9 +135,9 @@ server_refusal_log_ok(struct server *s)
 
 /* Send status with body bytes, then count and log the request once. */
 static void
-server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t route_idx,
-	    const char *route, const char *request_id, const char *source_ip,
-	    const char *content_type, const char *body, size_t len, const struct request_outcome *o)
+server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, const char *route,
+	    const char *request_id, const char *source_ip, const char *content_type,
+	    const char *body, size_t len, const struct request_outcome *o)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -203,7 +192,8 @@ server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t
 	if (o->status == 403)
 		s->refused_suppressed = 0;
 counted:
-	metrics_count_request(s->metrics, route_idx, o->status);
+	/* "-" and "other" are no configured path: counted as route "other" */
+	metrics_count_request(s->metrics, route, o->status);
 	metrics_observe_request(s->metrics, ms / 1000.0, body_len);
 	if (o->error != NULL)
 		metrics_count_rejection(s->metrics, o->error);
@@ -211,8 +201,8 @@ counted:
 
 /* Send a JSON body (stolen). */
 static void
-server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t route_idx,
-	      const char *route, const char *request_id, const char *source_ip, json_t *body,
+server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, const char *route,
+	      const char *request_id, const char *source_ip, json_t *body,
 	      const struct request_outcome *o)
 {
 	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -225,8 +215,7 @@ server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, size
 	text = xrealloc(text, len + 2);
 	text[len++] = '\n';
 	text[len] = '\0';
-	server_send(s, req, t0_us, route_idx, route, request_id, source_ip, "application/json",
-		    text, len, o);
+	server_send(s, req, t0_us, route, request_id, source_ip, "application/json", text, len, o);
 	free(text);
 }
 
@@ -242,14 +231,14 @@ server_error_body(const char *code, const char *message)
 
 /* Answer a request that never reached Redis. */
 static void
-server_reject(struct server *s, struct evhttp_request *req, uint64_t t0_us, size_t route_idx,
-	      const char *route, const char *request_id, const char *source_ip, int status,
-	      const char *code, const char *message)
+server_reject(struct server *s, struct evhttp_request *req, uint64_t t0_us, const char *route,
+	      const char *request_id, const char *source_ip, int status, const char *code,
+	      const char *message)
 {
 	struct request_outcome o = { .status = status, .error = code, .outcome = "rejected" };
 
-	server_answer(s, req, t0_us, route_idx, route, request_id, source_ip,
-		      server_error_body(code, message), &o);
+	server_answer(s, req, t0_us, route, request_id, source_ip, server_error_body(code, message),
+		      &o);
 }
 
 static void
@@ -258,6 +247,7 @@ request_free(struct request *rq)
 	if (rq->timer != NULL)
 		event_free(rq->timer);
 	normalize_result_fini(&rq->norm);
+	config_free(rq->cfg);
 	free(rq->invalid_message);
 	free(rq->invalid_stream);
 	free(rq->invalid_body);
@@ -277,9 +267,7 @@ static void
 request_count_events(struct request *rq, enum metrics_outcome outcome)
 {
 	for (size_t i = 0; i < rq->norm.nevents; i++)
-		metrics_count_event(rq->srv->metrics,
-				    server_category_index(rq->srv, rq->norm.events[i].category),
-				    outcome);
+		metrics_count_event(rq->srv->metrics, rq->norm.events[i].category, outcome);
 }
 
 /* Answer an accepted request with an error (503: it may be retried). */
@@ -297,8 +285,8 @@ request_answer_error(struct request *rq, int status, const char *code, const cha
 
 	if (!rq->invalid)
 		request_count_events(rq, METRICS_FAILED);
-	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
-		      rq->source_ip, server_error_body(code, message), &o);
+	server_answer(rq->srv, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
+		      server_error_body(code, message), &o);
 	rq->req = NULL;
 	rq->srv->inflight--;
 }
@@ -312,8 +300,8 @@ request_invalid_stored(struct request *rq)
 				     .outcome = "invalid" };
 
 	metrics_count_invalid(rq->srv->metrics);
-	server_answer(rq->srv, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
-		      rq->source_ip, server_error_body(rq->invalid_code, rq->invalid_message), &o);
+	server_answer(rq->srv, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
+		      server_error_body(rq->invalid_code, rq->invalid_message), &o);
 	rq->req = NULL;
 	rq->srv->inflight--;
 }
@@ -329,8 +317,7 @@ request_send_literal(struct request *rq, struct request_outcome *o)
 	if (route->success_status == 0)
 		return false;
 	o->status = route->success_status;
-	server_send(rq->srv, rq->req, rq->t0_us, rq->route_idx, route->path, rq->request_id,
-		    rq->source_ip,
+	server_send(rq->srv, rq->req, rq->t0_us, route->path, rq->request_id, rq->source_ip,
 		    route->success_content_type ? route->success_content_type
 						: "text/plain; charset=utf-8",
 		    o->status == 204 ? "" : b, o->status == 204 ? 0 : strlen(b), o);
@@ -367,7 +354,7 @@ request_answer_ok(struct request *rq, const struct publish_result *res)
 		bool dup = res != NULL && res->items[i].duplicate;
 
 		fresh += !dup;
-		metrics_count_event(s->metrics, server_category_index(s, ev->category),
+		metrics_count_event(s->metrics, ev->category,
 				    res == NULL ? METRICS_SPOOLED
 				    : dup	? METRICS_DUPLICATE
 						: METRICS_PUBLISHED);
@@ -398,8 +385,8 @@ request_answer_ok(struct request *rq, const struct publish_result *res)
 							   res ? res->items[i].entry_id : NULL));
 			json_object_set_new(body, "events", list);
 		}
-		server_answer(s, rq->req, rq->t0_us, rq->route_idx, rq->route->path, rq->request_id,
-			      rq->source_ip, body, &o);
+		server_answer(s, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
+			      body, &o);
 	}
 	rq->req = NULL;
 	s->inflight--;
@@ -486,7 +473,7 @@ request_spool(struct request *rq)
 	if (rq->invalid) {
 		size_t n = request_invalid_fields(rq, fields, lens);
 
-		rc = spool_append_record(s->spool, rq->invalid_stream, s->cfg->invalid_maxlen,
+		rc = spool_append_record(s->spool, rq->invalid_stream, rq->cfg->invalid_maxlen,
 					 fields, lens, n, request_spooled_cb, rq);
 	} else {
 		request_items(rq, items);
@@ -579,7 +566,7 @@ request_submit(struct request *rq)
 			size_t lens[SPOOLREC_MAX_FIELDS];
 			size_t n = request_invalid_fields(rq, fields, lens);
 
-			rc = publish_append(s->pub, rq->invalid_stream, s->cfg->invalid_maxlen,
+			rc = publish_append(s->pub, rq->invalid_stream, rq->cfg->invalid_maxlen,
 					    fields, lens, n, request_published_cb, rq);
 		} else {
 			request_items(rq, items);
@@ -633,36 +620,21 @@ server_header_cb(void *arg, const char *name)
 	return evhttp_find_header(arg, name);
 }
 
-static size_t
-server_route_index(const struct server *s, const char *path, const struct config_route **route)
-{
-	for (size_t i = 0; i < s->cfg->nroutes; i++) {
-		if (strcmp(s->cfg->routes[i].path, path) == 0) {
-			*route = &s->cfg->routes[i];
-			return i;
-		}
-	}
-	*route = NULL;
-	return s->cfg->nroutes;
-}
-
 /* An allowed sender's body did not parse: keep it in <prefix>:invalid, then
  * answer the 4xx (or 503 when it cannot be kept, so the sender retries). */
 static void
 request_store_invalid(struct request *rq, const struct normalize_error *nerr, const char *raw,
 		      size_t len)
 {
-	struct server *s = rq->srv;
-
 	rq->invalid = true;
 	rq->invalid_status = nerr->status;
 	rq->invalid_code = nerr->code;
 	rq->invalid_message = xstrdup(nerr->message);
 	/* Messages never quote a card number; masked once more before storing. */
 	redact_pans(rq->invalid_message, strlen(rq->invalid_message));
-	rq->invalid_stream = xasprintf("%s:invalid", s->cfg->stream_prefix);
+	rq->invalid_stream = xasprintf("%s:invalid", rq->cfg->stream_prefix);
 	rq->invalid_body =
-		normalize_invalid_body(raw, len, s->cfg->invalid_body_max, &rq->invalid_truncated);
+		normalize_invalid_body(raw, len, rq->cfg->invalid_body_max, &rq->invalid_truncated);
 	snprintf(rq->invalid_nbytes, sizeof(rq->invalid_nbytes), "%zu", len);
 	snprintf(rq->invalid_status_text, sizeof(rq->invalid_status_text), "%d", nerr->status);
 	request_submit(rq);
@@ -688,7 +660,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	struct timespec now;
 	struct request *rq;
 	char request_id[48];
-	size_t route_idx, len;
+	size_t len;
 	const char *raw;
 
 	server_request_id(s, req, request_id, sizeof(request_id));
@@ -699,16 +671,16 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	}
 	if (gate_begin_request(conn)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		server_reject(s, req, t0, s->cfg->nroutes, "-", request_id, source_ip,
-			      conn->reject_status, conn->reject_error, conn->reject_message);
+		server_reject(s, req, t0, "-", request_id, source_ip, conn->reject_status,
+			      conn->reject_error, conn->reject_message);
 		return;
 	}
 	gate_watch_request(conn, req);
 	if (conn->via_proxy &&
 	    !server_forwarded_client(s, in, conn->peer, client, sizeof(client))) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		server_reject(s, req, t0, s->cfg->nroutes, "-", request_id,
-			      client[0] ? client : source_ip, 403, "source_not_allowed",
+		server_reject(s, req, t0, "-", request_id, client[0] ? client : source_ip, 403,
+			      "source_not_allowed",
 			      "this source address is not allowed to post notifications");
 		return;
 	}
@@ -716,20 +688,20 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		source_ip = client;
 	if (path == NULL || *path == '\0')
 		path = "/";
-	route_idx = server_route_index(s, path, &route);
+	route = config_route_find(s->cfg, path);
 	if (route == NULL) {
-		server_reject(s, req, t0, route_idx, "other", request_id, source_ip, 404,
-			      "unknown_route", "no webhook route at this path");
+		server_reject(s, req, t0, "other", request_id, source_ip, 404, "unknown_route",
+			      "no webhook route at this path");
 		return;
 	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 405,
+		server_reject(s, req, t0, route->path, request_id, source_ip, 405,
 			      "method_not_allowed", "notifications are sent with POST");
 		return;
 	}
 	if (evhttp_find_header(in, "Content-Length") == NULL &&
 	    evhttp_find_header(in, "Transfer-Encoding") == NULL) {
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 411,
+		server_reject(s, req, t0, route->path, request_id, source_ip, 411,
 			      "length_required", "send a Content-Length (or chunked) body");
 		return;
 	}
@@ -741,27 +713,26 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	if (!verify_request(&route->verify,
 			    &(struct verify_headers){ .get = server_header_cb, .arg = in }, raw,
 			    len, (int64_t)time(NULL), &vr)) {
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 401,
-			      vr.error, vr.message);
+		server_reject(s, req, t0, route->path, request_id, source_ip, 401, vr.error,
+			      vr.message);
 		return;
 	}
 	if (s->spool == NULL && !publisher_ready(s->pub)) {
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
+		server_reject(s, req, t0, route->path, request_id, source_ip, 503,
 			      "redis_unavailable", "redis is unreachable; retry later");
 		return;
 	}
 	if (s->inflight >= s->cfg->max_inflight) {
-		server_reject(s, req, t0, route_idx, route->path, request_id, source_ip, 503,
-			      "overloaded",
+		server_reject(s, req, t0, route->path, request_id, source_ip, 503, "overloaded",
 			      "too many notifications are waiting for redis; retry later");
 		return;
 	}
 
 	rq = xcalloc(1, sizeof(*rq));
 	rq->srv = s;
+	rq->cfg = config_ref(s->cfg);
 	rq->req = req;
 	rq->t0_us = t0;
-	rq->route_idx = route_idx;
 	rq->route = route;
 	memcpy(rq->request_id, request_id, sizeof(request_id));
 	snprintf(rq->source_ip, sizeof(rq->source_ip), "%s", source_ip);
@@ -797,44 +768,68 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	request_submit(rq);
 }
 
-struct server *
-server_new(const struct server_deps *deps, char *err, size_t errlen)
+static struct gate_options
+server_gate_options(const struct config *cfg)
 {
-	struct server *s = xcalloc(1, sizeof(*s));
-	const struct config *cfg = deps->cfg;
-	struct gate_options gopt = {
+	return (struct gate_options){
 		.allow = &cfg->allow,
 		.trusted = &cfg->trusted_proxies,
 		.max_connections = cfg->max_connections,
 		.limits = { .max_head = cfg->max_header, .max_body = cfg->max_body },
 	};
+}
+
+/* The settings taken from cfg for the next connections and requests. */
+static void
+server_apply(struct server *s, struct config *cfg)
+{
 	struct timeval tv = { (time_t)(cfg->publish_timeout / 1000),
 			      (suseconds_t)(cfg->publish_timeout % 1000) * 1000 };
+	struct gate_options gopt = server_gate_options(cfg);
+
+	config_ref(cfg);
+	config_free(s->cfg);
+	s->cfg = cfg;
+	/* Every request uses the same timeout: libevent keeps those in a queue. */
+	s->publish_tv = event_base_init_common_timeout(s->base, &tv);
+	if (s->publish_tv == NULL)
+		abort();
+	gate_set_options(s->gate, &gopt);
+	/* The gate already bounds both; evhttp's limits are a second fence. */
+	evhttp_set_max_headers_size(s->http, (ev_ssize_t)cfg->max_header + 1024);
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)cfg->max_body);
+	evhttp_set_timeout(s->http, (int)cfg->request_timeout);
+}
+
+void
+server_reload(struct server *s, struct config *cfg)
+{
+	server_apply(s, cfg);
+}
+
+struct server *
+server_new(const struct server_deps *deps, char *err, size_t errlen)
+{
+	struct server *s = xcalloc(1, sizeof(*s));
+	struct config *cfg = deps->cfg;
+	struct gate_options gopt = server_gate_options(cfg);
 	char *host = NULL;
 	int port = 0;
 	const char *why;
 
 	s->base = deps->base;
-	s->cfg = cfg;
 	s->pub = deps->pub;
 	s->spool = deps->spool;
 	s->metrics = deps->metrics;
-	s->categories = deps->categories;
-	s->ncategories = deps->ncategories;
 	for (size_t i = 0; i < 10; i++)
 		s->id_prefix[i] = (char)('a' + arc4random_uniform(26));
-	/* Every request uses the same timeout: libevent keeps those in a queue. */
-	s->publish_tv = event_base_init_common_timeout(s->base, &tv);
 	s->gate = gate_new(&gopt);
 	s->http = evhttp_new(s->base);
-	if (s->http == NULL || s->publish_tv == NULL)
+	if (s->http == NULL)
 		abort();
+	server_apply(s, cfg);
 	evhttp_set_bevcb(s->http, gate_bevcb, s->gate);
 	evhttp_set_gencb(s->http, server_request_cb, s);
-	/* The gate already bounds both; evhttp's limits are a second fence. */
-	evhttp_set_max_headers_size(s->http, (ev_ssize_t)cfg->max_header + 1024);
-	evhttp_set_max_body_size(s->http, (ev_ssize_t)cfg->max_body);
-	evhttp_set_timeout(s->http, (int)cfg->request_timeout);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
@@ -891,5 +886,6 @@ server_free(struct server *s)
 	if (s->http != NULL)
 		evhttp_free(s->http);
 	gate_free(s->gate);
+	config_free(s->cfg);
 	free(s);
 }

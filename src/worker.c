@@ -15,60 +15,74 @@
 #include "hookstream/worker.h"
 #include "hookstream/xalloc.h"
 
-#define WORKER_MAX_CATEGORIES 64
+#define WORKER_MAX_CATEGORIES METRICS_MAX_NAMES
 
 struct worker {
 	struct event_base *base;
-	const struct config *cfg;
-	const char *categories[WORKER_MAX_CATEGORIES];
-	size_t ncategories;
+	struct config *cfg;	 /* the current configuration (a reference) */
+	struct config *boot_cfg; /* the first one: the publisher borrows its Redis URL */
+	char *categories[WORKER_MAX_CATEGORIES];
 	char *streams[WORKER_MAX_CATEGORIES];
-	const char **route_paths;
+	size_t ncategories;
 	struct metrics *metrics;
 	struct publisher *pub;
 	struct spool *spool; /* NULL: no spool_dir */
 	struct server *server;
 };
 
+/* Categories only ever grow (a reload keeps the old ones, in order). */
 static void
 worker_add_category(struct worker *w, const char *c)
 {
 	for (size_t i = 0; i < w->ncategories; i++)
 		if (strcmp(w->categories[i], c) == 0)
 			return;
-	if (w->ncategories < WORKER_MAX_CATEGORIES)
-		w->categories[w->ncategories++] = c;
+	if (w->ncategories < WORKER_MAX_CATEGORIES) {
+		w->categories[w->ncategories] = xstrdup(c);
+		w->streams[w->ncategories] = xasprintf("%s:%s", w->cfg->stream_prefix, c);
+		w->ncategories++;
+	}
 }
 
-struct worker *
-worker_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen)
+/* Learn cfg's routes and categories: metric labels, group streams. */
+static void
+worker_learn(struct worker *w, const struct config *cfg)
 {
-	struct worker *w = xcalloc(1, sizeof(*w));
 	const char *rule_cats[WORKER_MAX_CATEGORIES];
 	size_t nrule = classify_categories(cfg->rules, rule_cats, WORKER_MAX_CATEGORIES);
+	const char **paths = xcalloc(cfg->nroutes + 1, sizeof(*paths));
 	struct metrics_names names;
-	struct publish_options popt;
-	struct server_deps deps;
 
-	w->base = base;
-	w->cfg = cfg;
 	for (size_t i = 0; i < cfg->nroutes; i++)
 		if (cfg->routes[i].category != NULL)
 			worker_add_category(w, cfg->routes[i].category);
 	for (size_t i = 0; i < nrule; i++)
 		worker_add_category(w, rule_cats[i]);
 	worker_add_category(w, CLASSIFY_UNCLASSIFIED);
-	for (size_t i = 0; i < w->ncategories; i++)
-		w->streams[i] = xasprintf("%s:%s", cfg->stream_prefix, w->categories[i]);
-
-	w->route_paths = xcalloc(cfg->nroutes + 1, sizeof(*w->route_paths));
 	for (size_t i = 0; i < cfg->nroutes; i++)
-		w->route_paths[i] = cfg->routes[i].path;
-	names = (struct metrics_names){ .routes = w->route_paths,
+		paths[i] = cfg->routes[i].path;
+	names = (struct metrics_names){ .routes = paths,
 					.nroutes = cfg->nroutes,
-					.categories = w->categories,
+					.categories = (const char *const *)w->categories,
 					.ncategories = w->ncategories };
-	w->metrics = metrics_new(&names);
+	if (w->metrics == NULL)
+		w->metrics = metrics_new(&names);
+	else
+		metrics_add_names(w->metrics, &names);
+	free(paths);
+}
+
+struct worker *
+worker_new(struct event_base *base, struct config *cfg, char *err, size_t errlen)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+	struct publish_options popt;
+	struct server_deps deps;
+
+	w->base = base;
+	w->cfg = config_ref(cfg);
+	w->boot_cfg = config_ref(cfg);
+	worker_learn(w, cfg);
 
 	popt = (struct publish_options){ .url = &cfg->redis,
 					 .dedup_ttl_ms = cfg->dedup_ttl * 1000,
@@ -80,7 +94,6 @@ worker_new(struct event_base *base, const struct config *cfg, char *err, size_t 
 					 .ngroups = cfg->ngroups,
 					 .connect_timeout_ms = 2000 };
 	w->pub = publisher_new(base, &popt);
-
 	if (cfg->spool_dir[0] != '\0') {
 		struct spool_options sopt = { .dir = cfg->spool_dir,
 					      .max_bytes = cfg->spool_max_bytes };
@@ -91,19 +104,28 @@ worker_new(struct event_base *base, const struct config *cfg, char *err, size_t 
 			return NULL;
 		}
 	}
-	deps = (struct server_deps){ .base = base,
-				     .cfg = cfg,
-				     .pub = w->pub,
-				     .spool = w->spool,
-				     .metrics = w->metrics,
-				     .categories = w->categories,
-				     .ncategories = w->ncategories };
+	deps = (struct server_deps){
+		.base = base, .cfg = cfg, .pub = w->pub, .spool = w->spool, .metrics = w->metrics
+	};
 	w->server = server_new(&deps, err, errlen);
 	if (w->server == NULL) {
 		worker_free(w);
 		return NULL;
 	}
 	return w;
+}
+
+void
+worker_reload(struct worker *w, struct config *cfg)
+{
+	config_ref(cfg);
+	config_free(w->cfg);
+	w->cfg = cfg;
+	worker_learn(w, cfg);
+	/* The publisher's group list lives in the boot configuration (groups
+	 * cannot change without a restart); its streams may grow. */
+	publisher_set_streams(w->pub, (const char *const *)w->streams, w->ncategories);
+	server_reload(w->server, cfg);
 }
 
 void
@@ -167,8 +189,11 @@ worker_free(struct worker *w)
 	spool_free(w->spool);
 	server_free(w->server);
 	metrics_free(w->metrics);
-	for (size_t i = 0; i < w->ncategories; i++)
+	for (size_t i = 0; i < w->ncategories; i++) {
+		free(w->categories[i]);
 		free(w->streams[i]);
-	free(w->route_paths);
+	}
+	config_free(w->cfg);
+	config_free(w->boot_cfg);
 	free(w);
 }

@@ -38,7 +38,8 @@ struct config_route {
 };
 
 struct config {
-	char *source; /* the file read, or CONFIG_BUILTIN_NAME */
+	unsigned int refs; /* config_ref / config_free; one thread only */
+	char *source;	   /* the file read, or CONFIG_BUILTIN_NAME */
 
 	char *listen;
 	char *admin_listen;
@@ -136,7 +137,12 @@ HS_WUR int config_load(const char *path, char *const *envp, struct config **out,
 HS_WUR int config_load_text(const char *name, const char *text, size_t len, char *const *envp,
 			    struct config **out, struct config_error *err);
 
+/* Drop one reference (the loader's, or one config_ref's); freed at the last. */
 void config_free(struct config *cfg);
+
+/* One more reference: in-flight requests keep the configuration they started
+ * with across a reload. Returns cfg. */
+struct config *config_ref(struct config *cfg);
 
 /* The route for a request path, or NULL (borrowed from cfg). */
 const struct config_route *config_route_find(const struct config *cfg, const char *path);
@@ -146,6 +152,14 @@ const struct config_route *config_route_find(const struct config *cfg, const cha
  * masked. Returns buf. */
 const char *config_value_text(const struct config *cfg, const struct config_key *k, char *buf,
 			      size_t len);
+
+/*
+ * The keys that differ between old and cur but cannot change without a
+ * restart (listeners, Redis, spool, stream shape): up to max names (static
+ * strings) into names; returns how many. A reload with any is refused.
+ */
+size_t config_restart_changes(const struct config *old, const struct config *cur,
+			      const char **names, size_t max);
 
 /* Parse "host:port" / "[v6]:port" into host (new string) and port. */
 HS_WUR int config_parse_address(const char *text, char **host, int *port, const char **why);

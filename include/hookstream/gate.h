@@ -56,6 +56,9 @@ struct gate;
 struct gate *gate_new(const struct gate_options *opt);
 void gate_free(struct gate *g);
 
+/* New options for the connections accepted from now on (pointers borrowed). */
+void gate_set_options(struct gate *g, const struct gate_options *opt);
+
 /* Replace the allowlist (borrowed) for connections decided from now on. */
 void gate_set_allow(struct gate *g, const struct access_list *allow);
 

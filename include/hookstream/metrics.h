@@ -21,23 +21,30 @@ enum metrics_outcome {
 	METRICS_OUTCOMES,
 };
 
-/* Names the counters are labelled with (borrowed; outlive the metrics). */
+/* Names the counters are labelled with (copied). */
 struct metrics_names {
 	const char *const *routes; /* configured route paths */
-	size_t nroutes;		   /* index nroutes is "other" (unknown route / no route) */
+	size_t nroutes;
 	const char *const *categories;
 	size_t ncategories;
 };
 
+/* At most this many route and category labels (a reload adds, never removes). */
+#define METRICS_MAX_NAMES 64
+
 struct metrics; /* opaque */
 
-/* New zeroed counters for the given shape (names borrowed). */
+/* New zeroed counters labelled with names. */
 struct metrics *metrics_new(const struct metrics_names *names);
 void metrics_free(struct metrics *m);
 
-/* route_idx == names->nroutes means "other". */
-void metrics_count_request(struct metrics *m, size_t route_idx, int status);
-void metrics_count_event(struct metrics *m, size_t category_idx, enum metrics_outcome outcome);
+/* Add the route and category names not known yet (after a reload); counters
+ * of names no longer configured stay (Prometheus counters never go back). */
+void metrics_add_names(struct metrics *m, const struct metrics_names *names);
+
+/* route: a configured route path, or NULL (counted as "other"). */
+void metrics_count_request(struct metrics *m, const char *route, int status);
+void metrics_count_event(struct metrics *m, const char *category, enum metrics_outcome outcome);
 
 /* One answered request: its latency (seconds) and body size (bytes). */
 void metrics_observe_request(struct metrics *m, double seconds, size_t body_bytes);
@@ -58,6 +65,7 @@ struct metrics_gauges {
 	int redis_connected;
 	long long inflight;
 	long long connections;
+	uint64_t reloads_ok, reloads_failed; /* SIGHUP reloads by result */
 	bool spool_enabled;
 	struct spool_stats spool; /* when spool_enabled */
 	/* library versions for hookstream_build_info (borrowed, may be NULL) */

@@ -66,6 +66,13 @@ struct publisher *publisher_new(struct event_base *base, const struct publish_op
 /* Drop the connection (pending callbacks fire with -ENOTCONN) and free. NULL-safe. */
 void publisher_free(struct publisher *p);
 
+/*
+ * Replace the streams groups are created on (borrowed): streams[0..old n)
+ * must be the previous list; groups on the added ones are created at once
+ * when connected (and on every connect, as for the first ones).
+ */
+void publisher_set_streams(struct publisher *p, const char *const *streams, size_t n);
+
 /* True while the connection is established and the handshake is done. */
 bool publisher_ready(const struct publisher *p);
 

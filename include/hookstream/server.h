@@ -17,12 +17,10 @@ struct metrics;
 
 struct server_deps {
 	struct event_base *base;
-	const struct config *cfg;      /* borrowed; outlives the server */
-	struct publisher *pub;	       /* borrowed */
-	struct spool *spool;	       /* borrowed; NULL: no spool */
-	struct metrics *metrics;       /* borrowed */
-	const char *const *categories; /* borrowed: metric index order */
-	size_t ncategories;
+	struct config *cfg;	 /* the server takes a reference */
+	struct publisher *pub;	 /* borrowed */
+	struct spool *spool;	 /* borrowed; NULL: no spool */
+	struct metrics *metrics; /* borrowed */
 };
 
 struct server;
@@ -36,6 +34,11 @@ void server_stop_accepting(struct server *s);
 /* Shutting down: from now on a request Redis does not take is answered 503
  * instead of being spooled (call before freeing the publisher and spool). */
 void server_closing(struct server *s);
+
+/* Serve the next connections and requests with cfg (the server takes a
+ * reference); requests in flight finish with the configuration they began
+ * with, established connections keep their source check. */
+void server_reload(struct server *s, struct config *cfg);
 
 /* Requests accepted and not yet answered. */
 size_t server_inflight(const struct server *s);

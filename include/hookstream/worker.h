@@ -19,8 +19,11 @@ struct worker;
 
 /* Start a worker on base with cfg (both borrowed; they outlive it). Returns
  * NULL with a message in err when the listener cannot be bound. */
-struct worker *worker_new(struct event_base *base, const struct config *cfg, char *err,
-			  size_t errlen);
+struct worker *worker_new(struct event_base *base, struct config *cfg, char *err, size_t errlen);
+
+/* Serve with cfg from now on (see server_reload); cfg must differ from the
+ * current one only in keys a reload may change (config_restart_changes). */
+void worker_reload(struct worker *w, struct config *cfg);
 
 /* Stop accepting connections; in-flight requests continue. */
 void worker_stop_accepting(struct worker *w);

@@ -1413,6 +1413,59 @@ test_free_null(void **state)
 	config_free(NULL);
 }
 
+/* A reference keeps the configuration alive after the loader's is dropped. */
+static void
+test_ref_counts(void **state)
+{
+	struct config *cfg = load_ok("allow = 10.0.0.1\n[route /x]\n", no_env);
+
+	(void)state;
+	assert_ptr_equal(config_ref(cfg), cfg);
+	config_free(cfg);
+	/* still usable (ASan would flag a use after free) */
+	assert_string_equal(cfg->allow_text, "10.0.0.1");
+	config_free(cfg);
+}
+
+static void
+test_restart_changes(void **state)
+{
+	char *const env_pw[] = { "HOOKSTREAM_REDIS_URL=redis://:other@127.0.0.1:6379", NULL };
+	struct config *a = load_ok("allow = 10.0.0.1\n[route /x]\n", no_env);
+	struct config *same =
+		load_ok("allow = 10.0.0.2, 10.0.0.3\nlog_level = debug\n"
+			"max_body = 100\npublish_timeout = 100\n"
+			"[route /x]\n[route /y]\n[rule extra]\ncategory = x.y\nhas = a\n",
+			no_env);
+	struct config *b = load_ok("allow = 10.0.0.1\nlisten = 127.0.0.1:1\ndedup_ttl = 5\n"
+				   "groups = g1\nspool_dir = /tmp/x\n[route /x]\n",
+				   no_env);
+	struct config *pw = load_ok("allow = 10.0.0.1\n[route /x]\n", env_pw);
+	const char *names[16];
+	size_t n;
+
+	(void)state;
+	/* allowlist, log level, limits, timeouts and rules reload */
+	assert_int_equal(config_restart_changes(a, same, names, 16), 0);
+	n = config_restart_changes(a, b, names, 16);
+	assert_int_equal(n, 4);
+	assert_string_equal(names[0], "listen");
+	assert_string_equal(names[1], "spool_dir");
+	assert_string_equal(names[2], "dedup_ttl");
+	assert_string_equal(names[3], "groups");
+	/* at most max names */
+	assert_int_equal(config_restart_changes(a, b, names, 1), 1);
+	assert_string_equal(names[0], "listen");
+	/* a Redis password change is a change, though the log text masks it */
+	n = config_restart_changes(a, pw, names, 16);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "redis_url");
+	config_free(a);
+	config_free(same);
+	config_free(b);
+	config_free(pw);
+}
+
 int
 main(void)
 {
@@ -1452,6 +1505,8 @@ main(void)
 		cmocka_unit_test(test_file_syntax_details),
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_free_null),
+		cmocka_unit_test(test_ref_counts),
+		cmocka_unit_test(test_restart_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
