@@ -600,6 +600,18 @@ config_validate(struct config_loader *ld)
 				   "stream_retention: trim by age or by count, not both; set "
 				   "stream_maxlen = 0 to keep events for stream_retention seconds");
 	}
+	if (strcmp(cfg->wait_replicas_fallback, "503") != 0 &&
+	    strcmp(cfg->wait_replicas_fallback, "spool") != 0) {
+		config_key_find("wait_replicas_fallback", &idx);
+		return config_fail(ld, &ld->origin[idx],
+				   "wait_replicas_fallback: want 503 or spool, got '%s'",
+				   cfg->wait_replicas_fallback);
+	}
+	if (strcmp(cfg->wait_replicas_fallback, "spool") == 0 && cfg->spool_dir[0] == '\0') {
+		config_key_find("wait_replicas_fallback", &idx);
+		return config_fail(ld, &ld->origin[idx],
+				   "wait_replicas_fallback: spool needs spool_dir to be set");
+	}
 	if (cfg->nroutes == 0)
 		return config_fail(ld, NULL, "no [route /path] section: nothing would be accepted");
 	for (size_t i = 0; i < cfg->nroutes; i++)
@@ -796,8 +808,9 @@ config_value_text(const struct config *cfg, const struct config_key *k, char *bu
 /* What a running process cannot change: its sockets, its Redis connection,
  * its spool and what the publisher was built with. */
 static const char *const config_restart_only[] = {
-	"listen",	 "admin_listen",  "redis_url",	      "spool_dir", "spool_max_bytes",
-	"stream_prefix", "stream_maxlen", "stream_retention", "dedup_ttl", "groups",
+	"listen",	   "admin_listen",  "redis_url",     "spool_dir",
+	"spool_max_bytes", "stream_prefix", "stream_maxlen", "stream_retention",
+	"dedup_ttl",	   "groups",	    "wait_replicas", "wait_replicas_timeout",
 };
 
 size_t

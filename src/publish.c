@@ -35,6 +35,10 @@ static const char publish_script[] =
 	"  local stream, seen = KEYS[2 * i - 1], KEYS[2 * i]\n"
 	"  local prev = redis.call('GET', seen)\n"
 	"  if prev then\n"
+	/* A write all the same (value and TTL unchanged): it advances this
+	 * connection's replication offset, so a WAIT after a duplicate also
+	 * waits for the original entry to reach the replicas. */
+	"    redis.call('SET', seen, prev, 'KEEPTTL')\n"
 	"    out[i] = {0, prev}\n"
 	"  else\n"
 	"    local args = {}\n"
@@ -82,7 +86,8 @@ struct publish_op {
 	void *arg;
 	size_t n;
 	bool retried;
-	bool plain; /* a bare XADD: the reply is the entry id */
+	bool plain;			    /* a bare XADD: the reply is the entry id */
+	struct publish_item_result *stored; /* kept while WAIT runs */
 	int argc;
 	const char **argv;
 	size_t *argvlen;
@@ -347,6 +352,7 @@ publisher_pending(const struct publisher *p)
 static void
 publish_op_free(struct publish_op *op)
 {
+	free(op->stored);
 	free(op);
 }
 
@@ -371,6 +377,52 @@ publish_fail(struct publish_op *op, int status, const char *error)
 	publish_op_free(op);
 }
 
+/* The replicas' answer to the WAIT sent after a stored write. */
+static void
+publish_wait_cb(redisAsyncContext *c, void *r, void *privdata)
+{
+	struct publish_op *op = privdata;
+	redisReply *reply = r;
+	struct publish_result res = { .n = op->n, .items = op->stored };
+
+	(void)c;
+	op->pub->pending--;
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+		/* Stored on the master; whether a replica has it is unknown. */
+		res.replicas = -1;
+		res.replicas_short = true;
+	} else {
+		res.replicas = reply->integer;
+		res.replicas_short = reply->integer < (long long)op->pub->opt.wait_replicas;
+	}
+	op->cb(op->arg, &res);
+	publish_op_free(op);
+}
+
+/* Stored: answer now, or first WAIT for the replicas. */
+static void
+publish_done(struct publisher *p, struct publish_op *op, const struct publish_item_result *items)
+{
+	struct publish_result res = { .n = op->n, .items = items };
+	char nrep[24], tmo[24];
+	const char *argv[3] = { "WAIT", nrep, tmo };
+
+	if (p->opt.wait_replicas > 0 && p->ac != NULL) {
+		snprintf(nrep, sizeof(nrep), "%u", p->opt.wait_replicas);
+		snprintf(tmo, sizeof(tmo), "%u", p->opt.wait_timeout_ms);
+		op->stored = xmalloc(op->n * sizeof(*op->stored));
+		memcpy(op->stored, items, op->n * sizeof(*op->stored));
+		if (redisAsyncCommandArgv(p->ac, publish_wait_cb, op, 3, argv, NULL) == REDIS_OK) {
+			p->pending++;
+			return;
+		}
+		res.replicas = -1;
+		res.replicas_short = true;
+	}
+	op->cb(op->arg, &res);
+	publish_op_free(op);
+}
+
 static void
 publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 {
@@ -378,7 +430,6 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 	struct publisher *p = op->pub;
 	redisReply *reply = r;
 	struct publish_item_result items[64];
-	struct publish_result res = { 0 };
 
 	(void)c;
 	p->pending--;
@@ -412,10 +463,7 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 		items[0].duplicate = false;
 		memcpy(items[0].entry_id, reply->str, reply->len);
 		items[0].entry_id[reply->len] = '\0';
-		res.n = 1;
-		res.items = items;
-		op->cb(op->arg, &res);
-		publish_op_free(op);
+		publish_done(p, op, items);
 		return;
 	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != op->n) {
@@ -436,10 +484,7 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 		memcpy(items[i].entry_id, e->element[1]->str, e->element[1]->len);
 		items[i].entry_id[e->element[1]->len] = '\0';
 	}
-	res.n = op->n;
-	res.items = items;
-	op->cb(op->arg, &res);
-	publish_op_free(op);
+	publish_done(p, op, items);
 }
 
 int
@@ -492,6 +537,7 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n, 
 	op->n = n;
 	op->retried = false;
 	op->plain = false;
+	op->stored = NULL;
 	op->argc = (int)argc;
 	op->argv = (const char **)(op + 1);
 	op->argvlen = (size_t *)(op->argv + argc);

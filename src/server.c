@@ -528,7 +528,19 @@ request_published_cb(void *arg, const struct publish_result *res)
 	rq->pub_pending = false;
 	metrics_observe_publish(rq->srv->metrics,
 				(double)(timeutil_mono_us() - rq->publish_t0_us) / 1e6);
-	if (rq->req != NULL) {
+	if (rq->req != NULL && res->status == 0 && res->replicas_short && !rq->spool_pending) {
+		/* On the master, not confirmed by enough replicas in time. */
+		evtimer_del(rq->timer);
+		if (strcmp(rq->cfg->wait_replicas_fallback, "spool") == 0 && !rq->srv->closing)
+			request_spool(rq);
+		else
+			request_answer_error(
+				rq, 503, "replicas_unconfirmed",
+				"redis replicas did not confirm the write in time; retry "
+				"later");
+	} else if (rq->req != NULL && res->status == 0 && res->replicas_short) {
+		/* a spool write is on its way: its answer decides */
+	} else if (rq->req != NULL) {
 		if (res->status == 0) {
 			/* Stored: answer now even when a spool write is also on its
 			 * way (its replay will be a duplicate). */

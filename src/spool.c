@@ -607,12 +607,19 @@ replay_cb(void *arg, const struct publish_result *res)
 		return;
 	idx = rp->acked++;
 	rp->inflight--;
-	if (res->status != 0) {
+	/* Stored on a master whose replicas did not confirm (wait_replicas) is
+	 * not yet safe enough to drop from the spool: retried like a failure
+	 * (the retry is a duplicate, and waits for the replicas again). */
+	if (res->status != 0 || res->replicas_short) {
 		sp->st.replay_errors++;
 		if (rp->first_failed == SIZE_MAX || idx < rp->first_failed) {
 			if (rp->first_failed == SIZE_MAX)
 				log_fields(LOG_LEVEL_WARN, "spool replay interrupted; will retry",
-					   (struct log_field[]){ LOG_STR("error", res->error) }, 1);
+					   (struct log_field[]){ LOG_STR(
+						   "error", res->status != 0
+								    ? res->error
+								    : "replicas did not confirm") },
+					   1);
 			rp->first_failed = idx;
 		}
 	} else if (rp->first_failed == SIZE_MAX) {

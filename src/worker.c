@@ -92,7 +92,10 @@ worker_new(struct event_base *base, struct config *cfg, char *err, size_t errlen
 					 .nstreams = w->ncategories,
 					 .groups = cfg->groups,
 					 .ngroups = cfg->ngroups,
-					 .connect_timeout_ms = 2000 };
+					 .connect_timeout_ms = 2000,
+					 .wait_replicas = (unsigned int)cfg->wait_replicas,
+					 .wait_timeout_ms =
+						 (unsigned int)cfg->wait_replicas_timeout };
 	w->pub = publisher_new(base, &popt);
 	if (cfg->spool_dir[0] != '\0') {
 		struct spool_options sopt = { .dir = cfg->spool_dir,

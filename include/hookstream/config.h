@@ -65,6 +65,9 @@ struct config {
 	uint64_t publish_timeout;
 	char *spool_dir; /* "" = no spool */
 	uint64_t spool_max_bytes;
+	uint64_t wait_replicas;
+	uint64_t wait_replicas_timeout;
+	char *wait_replicas_fallback; /* "503" or "spool" */
 	uint64_t max_inflight;
 	uint64_t max_connections;
 	uint64_t retry_after;

@@ -31,6 +31,8 @@ struct publish_options {
 	char *const *groups; /* borrowed */
 	size_t ngroups;
 	unsigned int connect_timeout_ms;
+	unsigned int wait_replicas;   /* > 0: WAIT for them after every stored write */
+	unsigned int wait_timeout_ms; /* WAIT's timeout */
 };
 
 /* One event to store: its stream, its dedup key and its flat fields. */
@@ -52,6 +54,11 @@ struct publish_result {
 	const char *error; /* human text when status != 0 (borrowed for the callback) */
 	size_t n;
 	const struct publish_item_result *items; /* n results when status == 0 */
+	/* With wait_replicas: how many replicas confirmed (-1 unknown: the
+	 * connection went during WAIT), and whether that is fewer than wanted.
+	 * The write itself is stored on the master either way (status 0). */
+	long long replicas;
+	bool replicas_short;
 };
 
 /* Called exactly once per accepted publish_submit, on the worker's loop; the

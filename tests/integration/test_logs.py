@@ -83,7 +83,9 @@ def test_refused_source_log_lines_are_rate_limited(relay, redis):
     hs = relay()
     req = http_request_bytes("POST", "/webhook", b"{}", [("Content-Type", "application/json")])
     t0 = _time.monotonic()
-    for _ in range(40):
+    # Enough that some one-second window sees more than 10, even on a slow
+    # (sanitizer, loaded) machine.
+    for _ in range(100):
         resp = raw_request(hs.port, req, source="127.0.0.2")
         assert resp.status_code == 403, resp.status_code
     elapsed = _time.monotonic() - t0
@@ -91,7 +93,7 @@ def test_refused_source_log_lines_are_rate_limited(relay, redis):
     assert raw_request(hs.port, req, source="127.0.0.2").status_code == 403
     lines = [l for l in hs.log_lines() if l.get("status") == 403]
     # At most 10 a second are written (the burst may straddle two windows).
-    assert len(lines) <= 10 * (int(elapsed) + 2) + 1 and len(lines) < 41, len(lines)
-    assert any(l.get("suppressed", 0) > 0 for l in lines), lines[-3:]
+    assert len(lines) <= 10 * (int(elapsed) + 2) + 1 and len(lines) < 101, len(lines)
+    assert elapsed >= 9 or any(l.get("suppressed", 0) > 0 for l in lines), lines[-3:]
     m = hs.metrics()
-    assert metric(m, "hookstream_rejections_total", reason="source_not_allowed") == 41
+    assert metric(m, "hookstream_rejections_total", reason="source_not_allowed") == 101
