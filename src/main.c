@@ -38,6 +38,7 @@ struct app {
 	struct event *drain_timer;
 	uint64_t drain_deadline_us;
 	bool draining;
+	bool spooled_at_deadline;
 	int exit_status;
 };
 
@@ -128,10 +129,22 @@ app_drain_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (timeutil_mono_us() >= a->drain_deadline_us) {
-		log_fields(LOG_LEVEL_WARN, "shutdown timeout; answering the rest 503",
-			   (struct log_field[]){ LOG_INT("inflight", left) }, 1);
-		app_finish(a);
-		return;
+		size_t spooled = a->spooled_at_deadline ? 0 : worker_spool_waiting(a->worker);
+
+		a->spooled_at_deadline = true;
+		if (spooled > 0) {
+			/* A local fsync away: a little more time for those answers. */
+			log_fields(LOG_LEVEL_WARN,
+				   "shutdown timeout; spooling the requests still waiting for "
+				   "redis",
+				   (struct log_field[]){ LOG_INT("inflight", left) }, 1);
+			a->drain_deadline_us = timeutil_mono_us() + 2000000u;
+		} else {
+			log_fields(LOG_LEVEL_WARN, "shutdown timeout; answering the rest 503",
+				   (struct log_field[]){ LOG_INT("inflight", left) }, 1);
+			app_finish(a);
+			return;
+		}
 	}
 	{
 		struct timeval tv = { 0, 20000 };

@@ -49,6 +49,7 @@ struct server {
 	struct gate *gate;
 	const struct timeval *publish_tv; /* common timeout */
 	size_t inflight;
+	struct request *waiting; /* accepted, not yet answered (inflight of them) */
 	/* 403 lines are rate-limited: a flood from a stranger must not fill disks. */
 	uint64_t refused_window_us;
 	unsigned int refused_logged;
@@ -76,8 +77,9 @@ struct request {
 	char invalid_nbytes[24];
 	char invalid_status_text[8];
 	char *content_type;
-	bool pub_pending;   /* a Redis callback is owed */
-	bool spool_pending; /* a spool callback is owed */
+	struct request *prev, *next; /* in srv->waiting while not answered */
+	bool pub_pending;	     /* a Redis callback is owed */
+	bool spool_pending;	     /* a spool callback is owed */
 	char request_id[48];
 	char source_ip[INET6_ADDRSTRLEN];
 	char received_at[TIMEUTIL_RFC3339_LEN];
@@ -255,6 +257,23 @@ request_free(struct request *rq)
 	free(rq);
 }
 
+/* Answered: no longer in flight. */
+static void
+request_unlink(struct request *rq)
+{
+	struct server *s = rq->srv;
+
+	if (rq->prev != NULL)
+		rq->prev->next = rq->next;
+	else
+		s->waiting = rq->next;
+	if (rq->next != NULL)
+		rq->next->prev = rq->prev;
+	rq->prev = rq->next = NULL;
+	rq->req = NULL;
+	s->inflight--;
+}
+
 /* Free once answered and no Redis or spool callback is owed to it. */
 static void
 request_release(struct request *rq)
@@ -287,8 +306,7 @@ request_answer_error(struct request *rq, int status, const char *code, const cha
 		request_count_events(rq, METRICS_FAILED);
 	server_answer(rq->srv, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
 		      server_error_body(code, message), &o);
-	rq->req = NULL;
-	rq->srv->inflight--;
+	request_unlink(rq);
 }
 
 /* The <prefix>:invalid record is kept: now the 4xx can be given. */
@@ -302,8 +320,7 @@ request_invalid_stored(struct request *rq)
 	metrics_count_invalid(rq->srv->metrics);
 	server_answer(rq->srv, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
 		      server_error_body(rq->invalid_code, rq->invalid_message), &o);
-	rq->req = NULL;
-	rq->srv->inflight--;
+	request_unlink(rq);
 }
 
 /* A route with a literal success answer (e.g. FPX's "OK") gets it whether
@@ -388,8 +405,7 @@ request_answer_ok(struct request *rq, const struct publish_result *res)
 		server_answer(s, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
 			      body, &o);
 	}
-	rq->req = NULL;
-	s->inflight--;
+	request_unlink(rq);
 }
 
 /* The fields of the <prefix>:invalid record (borrowed from rq): 22 of
@@ -568,6 +584,10 @@ request_submit(struct request *rq)
 	int rc = -EAGAIN;
 
 	s->inflight++;
+	rq->next = s->waiting;
+	if (s->waiting != NULL)
+		s->waiting->prev = rq;
+	s->waiting = rq;
 	rq->publish_t0_us = timeutil_mono_us();
 	rq->timer = evtimer_new(s->base, request_timeout_cb, rq);
 	if (rq->timer == NULL)
@@ -870,6 +890,28 @@ server_stop_accepting(struct server *s)
 		evhttp_del_accept_socket(s->http, s->sock);
 		s->sock = NULL;
 	}
+}
+
+size_t
+server_spool_waiting(struct server *s)
+{
+	size_t n = 0;
+	struct request *rq = s->waiting;
+
+	if (s->spool == NULL)
+		return 0;
+	while (rq != NULL) {
+		/* request_spool may answer (and unlink) rq at once */
+		struct request *next = rq->next;
+
+		if (!rq->spool_pending) {
+			evtimer_del(rq->timer);
+			request_spool(rq);
+			n++;
+		}
+		rq = next;
+	}
+	return n;
 }
 
 void

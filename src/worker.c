@@ -138,6 +138,12 @@ worker_stop_accepting(struct worker *w)
 }
 
 size_t
+worker_spool_waiting(struct worker *w)
+{
+	return server_spool_waiting(w->server);
+}
+
+size_t
 worker_inflight(const struct worker *w)
 {
 	return server_inflight(w->server);

@@ -31,6 +31,11 @@ struct server *server_new(const struct server_deps *deps, char *err, size_t errl
 /* Stop accepting new connections (drain); in-flight requests go on. */
 void server_stop_accepting(struct server *s);
 
+/* Shutting down and out of time: put every request still waiting for Redis
+ * in the spool (each is answered once that is durable). Returns how many;
+ * 0 without a spool. */
+size_t server_spool_waiting(struct server *s);
+
 /* Shutting down: from now on a request Redis does not take is answered 503
  * instead of being spooled (call before freeing the publisher and spool). */
 void server_closing(struct server *s);

@@ -29,6 +29,9 @@ void worker_reload(struct worker *w, struct config *cfg);
 void worker_stop_accepting(struct worker *w);
 
 /* Requests waiting for Redis. */
+/* See server_spool_waiting. */
+size_t worker_spool_waiting(struct worker *w);
+
 size_t worker_inflight(const struct worker *w);
 
 /* Redis connection ready. */

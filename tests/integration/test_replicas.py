@@ -86,9 +86,18 @@ def test_replica_silent_gives_503_then_duplicate_once_it_confirms(relay, redis, 
         # The event is on the master all the same.
         assert len(stream_entries(redis.client, "paynet:payment.status")) == 1
         rep.proc.send_signal(signal.SIGCONT)
-        # The sender's retry: a duplicate, answered only once the replica has it.
-        r = hs.post("/webhook", body)
-        assert r.status_code == 200 and r.json()["status"] == "duplicate", show(r)
+        # The sender's retries: 503 until the replica confirms, then a
+        # duplicate (never a second entry).
+        answers = []
+
+        def retried():
+            r = hs.post("/webhook", body)
+            answers.append(r)
+            assert r.status_code in (200, 503), show(r)
+            return r.status_code == 200
+        wait_until(retried, 10, interval=0.2, what="the retry answered 200 duplicate")
+        r = answers[-1]
+        assert r.json()["status"] == "duplicate", show(r)
         ids = [e[0] for e in stream_entries(rep.client, "paynet:payment.status")]
         assert ids == [r.json()["entry_id"]], ids
     finally:

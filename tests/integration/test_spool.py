@@ -234,3 +234,34 @@ def test_record_format_is_as_documented(relay, redis, tmp_path):
     assert crc == zlib.crc32(data[4:8] + data[12:]), "crc32 over length + payload"
     redis.start()
     wait_drained(hs)
+
+
+def test_sigterm_spools_what_redis_has_not_answered_by_the_deadline(relay, redis, tmp_path):
+    """shutdown_timeout (1 s) shorter than publish_timeout (10 s) and Redis
+    stalled: at the deadline the waiting requests are spooled and answered 202,
+    not 503, and the process exits 0; the next start replays them once."""
+    import threading
+    import time
+    from conftest import sleep_redis
+    env = spool_env(tmp_path, HOOKSTREAM_PUBLISH_TIMEOUT="10000",
+                    HOOKSTREAM_SHUTDOWN_TIMEOUT="1")
+    hs = relay(env=env)
+    body = P.duitnow(e2e=P.uid("E2E-TERM"))
+    answers = []
+    sleep_redis(redis, 3)
+    t = threading.Thread(target=lambda: answers.append(hs.post("/webhook", body, timeout=15)))
+    t.start()
+    wait_until(lambda: metric(hs.metrics(), "hookstream_inflight_requests") == 1, 5,
+               what="the request waits for Redis")
+    t0 = time.monotonic()
+    assert hs.stop() == 0
+    t.join(10)
+    assert time.monotonic() - t0 < 3.5, "the drain took longer than the deadline allows"
+    assert answers and answers[0].status_code == 202, answers and show(answers[0])
+    assert answers[0].json()["status"] == "spooled", show(answers[0])
+    hs.checked = True
+    hs.wait_log(lambda l: "spooling the requests still waiting" in l.get("msg", ""))
+    hs2 = relay(env=spool_env(tmp_path))
+    wait_drained(hs2)
+    # Stored by the stalled write once Redis woke, and replayed: still once.
+    assert ids_in(redis.client, "paynet:payment.status") == [answers[0].json()["event_id"]]
