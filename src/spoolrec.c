@@ -138,8 +138,14 @@ spoolrec_encode_events(struct spoolrec_buf *out, const struct publish_item *item
 {
 	size_t at;
 
+	/* Only what spoolrec_decode takes back: a record it would refuse is an
+	 * event answered "spooled" and then lost. */
 	if (n == 0 || n > SPOOLREC_MAX_ITEMS)
 		abort();
+	for (size_t i = 0; i < n; i++)
+		if (items[i].stream[0] == '\0' || items[i].seen_key[0] == '\0' ||
+		    items[i].nfields != items[0].nfields)
+			abort();
 	at = start_record(out);
 	put_u8(out, SPOOLREC_EVENTS);
 	put_u8(out, (unsigned int)n);
@@ -156,8 +162,11 @@ void
 spoolrec_encode_append(struct spoolrec_buf *out, const char *stream, uint64_t maxlen,
 		       const char *const *fields, const size_t *lens, size_t nfields)
 {
-	size_t at = start_record(out);
+	size_t at;
 
+	if (stream[0] == '\0')
+		abort(); /* spoolrec_decode would refuse it */
+	at = start_record(out);
 	put_u8(out, SPOOLREC_APPEND);
 	put_u8(out, 1);
 	put_str(out, stream, strlen(stream));
