@@ -15,6 +15,7 @@
 
 #include "hookstream/config.h"
 #include "hookstream/ini.h"
+#include "hookstream/tls.h"
 #include "hookstream/xalloc.h"
 
 enum config_section {
@@ -394,10 +395,13 @@ static int
 config_route_set(struct config_loader *ld, struct config_route *r, const char *key,
 		 const char *value, const struct config_origin *o)
 {
-	static const char *const keys[] = { "category",		"success_status",
-					    "success_body",	"success_content_type",
-					    "signature_scheme", "signature_secrets",
-					    "signature_header", "signature_tolerance" };
+	static const char *const keys[] = {
+		"category",	     "success_status",
+		"success_body",	     "success_content_type",
+		"signature_scheme",  "signature_secrets",
+		"signature_header",  "signature_tolerance",
+		"client_cert_names",
+	};
 	unsigned int bit = 0;
 
 	for (size_t i = 0; i < HS_ARRAY_LEN(keys); i++)
@@ -407,7 +411,8 @@ config_route_set(struct config_loader *ld, struct config_route *r, const char *k
 		return config_fail(ld, o,
 				   "unknown route key '%s' (expected category, success_status, "
 				   "success_body, success_content_type, signature_scheme, "
-				   "signature_secrets, signature_header or signature_tolerance)",
+				   "signature_secrets, signature_header, signature_tolerance or "
+				   "client_cert_names)",
 				   key);
 	if (ld->route_keys_seen & bit)
 		return config_fail(ld, o, "%s: given twice in [route %s]", key, r->path);
@@ -429,6 +434,13 @@ config_route_set(struct config_loader *ld, struct config_route *r, const char *k
 			return config_fail(ld, o, "success_status: expected 200, 201, 202 or 204");
 	} else if (strcmp(key, "success_body") == 0) {
 		r->success_body = xstrdup(value);
+	} else if (strcmp(key, "client_cert_names") == 0) {
+		const char *why = tls_pins_check(value);
+
+		if (why != NULL)
+			return config_fail(ld, o, "client_cert_names: %s", why);
+		r->client_cert_names = xstrdup(value);
+		r->client_cert_line = o->line;
 	} else if (strncmp(key, "signature_", 10) == 0) {
 		char **slot = strcmp(key, "signature_scheme") == 0    ? &r->signature_scheme
 			      : strcmp(key, "signature_secrets") == 0 ? &r->signature_secrets
@@ -612,6 +624,27 @@ config_validate(struct config_loader *ld)
 		return config_fail(ld, &ld->origin[idx],
 				   "wait_replicas_fallback: spool needs spool_dir to be set");
 	}
+	if ((cfg->tls_cert[0] != '\0') != (cfg->tls_key[0] != '\0')) {
+		config_key_find(cfg->tls_cert[0] != '\0' ? "tls_cert" : "tls_key", &idx);
+		return config_fail(ld, &ld->origin[idx],
+				   "%s: tls_cert and tls_key are set together (or neither, for "
+				   "plain HTTP)",
+				   cfg->tls_cert[0] != '\0' ? "tls_cert" : "tls_key");
+	}
+	if (cfg->tls_client_ca[0] != '\0' && cfg->tls_cert[0] == '\0') {
+		config_key_find("tls_client_ca", &idx);
+		return config_fail(ld, &ld->origin[idx],
+				   "tls_client_ca: client certificates need TLS: set tls_cert and "
+				   "tls_key too");
+	}
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		if (cfg->routes[i].client_cert_names != NULL && cfg->tls_client_ca[0] == '\0')
+			return config_fail(
+				ld,
+				&(struct config_origin){ .line = cfg->routes[i].client_cert_line },
+				"client_cert_names: [route %s] pins client certificates, "
+				"which needs tls_client_ca",
+				cfg->routes[i].path);
 	if (cfg->nroutes == 0)
 		return config_fail(ld, NULL, "no [route /path] section: nothing would be accepted");
 	for (size_t i = 0; i < cfg->nroutes; i++)
@@ -753,6 +786,7 @@ config_free(struct config *cfg)
 		free(cfg->routes[i].signature_secrets);
 		free(cfg->routes[i].signature_header);
 		free(cfg->routes[i].signature_tolerance);
+		free(cfg->routes[i].client_cert_names);
 		verify_config_fini(&cfg->routes[i].verify);
 	}
 	free(cfg->routes);

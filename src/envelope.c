@@ -81,6 +81,7 @@ envelope_build(const struct envelope_input *in, size_t *len)
 	envelope_set(obj, "receivedat", in->receivedat);
 	envelope_set(obj, "rule", in->rule);
 	envelope_set(obj, "verifiedby", in->verifiedby);
+	envelope_set(obj, "clientcert", in->clientcert);
 	if (in->batch_size > 1) {
 		json_object_set_new(obj, "batchindex", json_integer((json_int_t)in->batch_index));
 		json_object_set_new(obj, "batchsize", json_integer((json_int_t)in->batch_size));

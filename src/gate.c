@@ -9,8 +9,11 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -92,6 +95,20 @@ gate_set_allow(struct gate *g, const struct access_list *allow)
 	g->opt.allow = allow;
 }
 
+const struct tls_identity *
+gate_conn_identity(struct gate_conn *conn)
+{
+	if (!conn->tls)
+		return NULL;
+	if (!conn->identity_loaded) {
+		SSL *ssl = bufferevent_openssl_get_ssl(conn->under);
+
+		conn->identity_loaded = true;
+		conn->has_identity = ssl != NULL && tls_identity_get(ssl, &conn->identity);
+	}
+	return conn->has_identity ? &conn->identity : NULL;
+}
+
 void
 gate_set_options(struct gate *g, const struct gate_options *opt)
 {
@@ -124,6 +141,7 @@ gate_conn_free_cb(void *ctx)
 {
 	struct gate_conn *conn = ctx;
 
+	tls_identity_fini(&conn->identity);
 	if (conn->gate != NULL)
 		gate_unlink(conn);
 	free(conn);
@@ -278,10 +296,32 @@ gate_output_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 {
 	struct gate_conn *conn = ctx;
 	evutil_socket_t fd = bufferevent_getfd(conn->under);
+	bool idle = evbuffer_get_length(dst) == 0;
 
 	(void)limit;
 	(void)mode;
 	evbuffer_add_buffer(dst, src);
+	if (conn->tls) {
+		/* The same for TLS, through the connection's SSL, only when the
+		 * OpenSSL bufferevent has no write of its own under way: a
+		 * partial write leaves the rest to it, which then writes the
+		 * very bytes OpenSSL expects next. */
+		SSL *ssl = bufferevent_openssl_get_ssl(conn->under);
+
+		while (idle && ssl != NULL && SSL_is_init_finished(ssl) &&
+		       evbuffer_get_length(dst) > 0) {
+			size_t n = evbuffer_get_contiguous_space(dst);
+			int w = SSL_write(ssl, evbuffer_pullup(dst, (ev_ssize_t)n),
+					  n > INT_MAX ? INT_MAX : (int)n);
+
+			if (w <= 0) {
+				ERR_clear_error();
+				break;
+			}
+			evbuffer_drain(dst, (size_t)w);
+		}
+		return BEV_OK;
+	}
 	if (fd >= 0 && evbuffer_get_length(dst) > 0) {
 		/* A short write leaves the rest to the socket bufferevent; an
 		 * error is reported by it too. */
@@ -299,7 +339,18 @@ gate_bevcb(struct event_base *base, void *arg)
 
 	conn->gate = g;
 	httpframe_init(&conn->frame, &g->opt.limits);
-	conn->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (g->opt.tls != NULL) {
+		SSL *ssl = SSL_new(g->opt.tls);
+
+		if (ssl == NULL)
+			abort();
+		/* evhttp sets the socket; the handshake starts then. */
+		conn->under = bufferevent_openssl_socket_new(
+			base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		conn->tls = true;
+	} else {
+		conn->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (conn->under == NULL)
 		abort();
 	conn->filter = bufferevent_filter_new(conn->under, gate_input_cb, gate_output_cb,

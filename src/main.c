@@ -21,6 +21,7 @@
 #include "hookstream/log.h"
 #include "hookstream/metrics.h"
 #include "hookstream/timeutil.h"
+#include "hookstream/tls.h"
 #include "hookstream/worker.h"
 #include "hookstream/xalloc.h"
 #include "hs_version.h"
@@ -31,6 +32,7 @@ struct app {
 	struct event_base *base;
 	const char *config_path; /* NULL: the built-in configuration */
 	struct config *cfg;
+	SSL_CTX *tls; /* the webhook listener's, or NULL */
 	uint64_t reloads_ok, reloads_failed;
 	struct worker *worker;
 	struct admin *admin;
@@ -159,11 +161,25 @@ app_drain_cb(evutil_socket_t fd, short what, void *arg)
  * the running one keeps serving. Otherwise it takes over at once for new
  * connections and requests; requests in flight finish with the old one.
  */
+/* The TLS context cfg asks for: 0 with *out NULL (plain HTTP) or a context;
+ * -1 with the reason in err. */
+static int
+app_tls(const struct config *cfg, SSL_CTX **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (cfg->tls_cert[0] == '\0')
+		return 0;
+	*out = tls_context_new(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err, errlen);
+	return *out != NULL ? 0 : -1;
+}
+
 static void
 app_reload(struct app *a)
 {
 	struct config *cfg = NULL;
 	struct config_error cerr;
+	SSL_CTX *tls = NULL;
+	char terr[512];
 	const char *changed[16];
 	size_t n;
 
@@ -176,6 +192,9 @@ app_reload(struct app *a)
 		return;
 	}
 	n = config_restart_changes(a->cfg, cfg, changed, HS_ARRAY_LEN(changed));
+	if ((a->cfg->tls_cert[0] != '\0') != (cfg->tls_cert[0] != '\0') &&
+	    n < HS_ARRAY_LEN(changed))
+		changed[n++] = "tls_cert (TLS on or off)";
 	if (n > 0) {
 		char keys[256] = "";
 
@@ -190,8 +209,19 @@ app_reload(struct app *a)
 		config_free(cfg);
 		return;
 	}
+	if (app_tls(cfg, &tls, terr, sizeof(terr)) < 0) {
+		a->reloads_failed++;
+		log_fields(LOG_LEVEL_ERROR,
+			   "reload refused: the new TLS certificate or key does not load; the "
+			   "running configuration stays",
+			   (struct log_field[]){ LOG_STR("error", terr) }, 1);
+		config_free(cfg);
+		return;
+	}
 	log_setup(cfg->log_level, cfg->log_format);
-	worker_reload(a->worker, cfg);
+	worker_reload(a->worker, cfg, tls);
+	SSL_CTX_free(a->tls);
+	a->tls = tls;
 	config_free(a->cfg);
 	a->cfg = cfg;
 	a->reloads_ok++;
@@ -339,9 +369,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "hookstream: %s\n", cerr.message);
 		return 2;
 	}
+	if (app_tls(a.cfg, &a.tls, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hookstream: %s\n", err);
+		config_free(a.cfg);
+		return 2;
+	}
 	if (check_only) {
 		printf("%s: configuration OK (%zu routes, %zu allowlist entries)\n", a.cfg->source,
 		       a.cfg->nroutes, a.cfg->allow.count);
+		SSL_CTX_free(a.tls);
 		config_free(a.cfg);
 		return 0;
 	}
@@ -352,11 +388,12 @@ main(int argc, char **argv)
 	a.base = event_base_new();
 	if (a.base == NULL) {
 		fprintf(stderr, "hookstream: cannot create the event loop\n");
+		SSL_CTX_free(a.tls);
 		config_free(a.cfg);
 		return 1;
 	}
 	app_log_start(&a);
-	a.worker = worker_new(a.base, a.cfg, err, sizeof(err));
+	a.worker = worker_new(a.base, a.cfg, a.tls, err, sizeof(err));
 	if (a.worker == NULL) {
 		log_error("%s", err);
 		a.exit_status = 1;
@@ -400,6 +437,7 @@ out:
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	event_base_free(a.base);
+	SSL_CTX_free(a.tls);
 	config_free(a.cfg);
 	libevent_global_shutdown();
 	log_info("stopped");

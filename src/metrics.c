@@ -21,6 +21,7 @@ static const char *const metrics_outcome_names[] = { "published", "duplicate", "
 /* Every error code an answer can carry; anything else counts as "other". */
 static const char *const metrics_reasons[] = {
 	"source_not_allowed",
+	"client_certificate_not_allowed",
 	"unknown_route",
 	"method_not_allowed",
 	"length_required",

@@ -196,6 +196,7 @@ normalize_event_fill(const struct normalize_request *req, const struct classify_
 		.receivedat = req->received_at,
 		.rule = cr->rule,
 		.verifiedby = req->verified_by,
+		.clientcert = req->client_cert,
 		.data = data,
 		.data_len = data_len,
 		.batch_index = index,

@@ -40,9 +40,11 @@
 struct server {
 	struct event_base *base;
 	struct config *cfg; /* a reference; replaced by a reload */
+	SSL_CTX *tls;	    /* a reference, or NULL: plain HTTP */
 	struct publisher *pub;
 	struct spool *spool; /* NULL: no spool */
 	bool closing;	     /* shutting down: failures are 503, not spooled */
+	bool draining;	     /* no new connections; answers close theirs */
 	struct metrics *metrics;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
@@ -161,6 +163,9 @@ server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, const 
 	}
 	if (o->status == 405)
 		evhttp_add_header(h, "Allow", "POST");
+	/* Draining: answer what was sent, but keep-alive senders move on. */
+	if (s->draining && evhttp_find_header(h, "Connection") == NULL)
+		evhttp_add_header(h, "Connection", "close");
 	evbuffer_add(buf, body, len);
 	/* Read before the reply: for a client that already left, sending frees req. */
 	body_len = evbuffer_get_length(evhttp_request_get_input_buffer(req));
@@ -685,6 +690,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	const char *ctype = evhttp_find_header(in, "Content-Type");
 	const char *source_ip = conn ? conn->peer : "-";
 	const struct config_route *route;
+	const struct tls_identity *client_id;
 	struct normalize_request nreq;
 	struct normalize_error nerr;
 	struct verify_result vr;
@@ -724,6 +730,14 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	if (route == NULL) {
 		server_reject(s, req, t0, "other", request_id, source_ip, 404, "unknown_route",
 			      "no webhook route at this path");
+		return;
+	}
+	client_id = gate_conn_identity(conn);
+	if (route->client_cert_names != NULL &&
+	    !tls_identity_matches(client_id, route->client_cert_names)) {
+		server_reject(s, req, t0, route->path, request_id, source_ip, 403,
+			      "client_certificate_not_allowed",
+			      "this client certificate is not allowed on this route");
 		return;
 	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -778,6 +792,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 					   .content_type = ctype,
 					   .source_ip = rq->source_ip,
 					   .received_at = rq->received_at,
+					   .client_cert = client_id ? client_id->subject : NULL,
 					   .verified_by = route->verify.scheme != VERIFY_NONE
 								  ? vr.scheme
 								  : NULL,
@@ -801,27 +816,33 @@ server_request_cb(struct evhttp_request *req, void *arg)
 }
 
 static struct gate_options
-server_gate_options(const struct config *cfg)
+server_gate_options(const struct config *cfg, SSL_CTX *tls)
 {
 	return (struct gate_options){
 		.allow = &cfg->allow,
 		.trusted = &cfg->trusted_proxies,
 		.max_connections = cfg->max_connections,
 		.limits = { .max_head = cfg->max_header, .max_body = cfg->max_body },
+		.tls = tls,
 	};
 }
 
-/* The settings taken from cfg for the next connections and requests. */
+/* The settings taken from cfg (and tls) for the next connections and requests. */
 static void
-server_apply(struct server *s, struct config *cfg)
+server_apply(struct server *s, struct config *cfg, SSL_CTX *tls)
 {
 	struct timeval tv = { (time_t)(cfg->publish_timeout / 1000),
 			      (suseconds_t)(cfg->publish_timeout % 1000) * 1000 };
-	struct gate_options gopt = server_gate_options(cfg);
+	struct gate_options gopt = server_gate_options(cfg, tls);
 
 	config_ref(cfg);
 	config_free(s->cfg);
 	s->cfg = cfg;
+	/* Connections made with the old context keep it (OpenSSL refcounts). */
+	if (tls != NULL)
+		SSL_CTX_up_ref(tls);
+	SSL_CTX_free(s->tls);
+	s->tls = tls;
 	/* Every request uses the same timeout: libevent keeps those in a queue. */
 	s->publish_tv = event_base_init_common_timeout(s->base, &tv);
 	if (s->publish_tv == NULL)
@@ -834,9 +855,9 @@ server_apply(struct server *s, struct config *cfg)
 }
 
 void
-server_reload(struct server *s, struct config *cfg)
+server_reload(struct server *s, struct config *cfg, SSL_CTX *tls)
 {
-	server_apply(s, cfg);
+	server_apply(s, cfg, tls);
 }
 
 struct server *
@@ -844,7 +865,7 @@ server_new(const struct server_deps *deps, char *err, size_t errlen)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 	struct config *cfg = deps->cfg;
-	struct gate_options gopt = server_gate_options(cfg);
+	struct gate_options gopt = server_gate_options(cfg, deps->tls);
 	char *host = NULL;
 	int port = 0;
 	const char *why;
@@ -859,7 +880,7 @@ server_new(const struct server_deps *deps, char *err, size_t errlen)
 	s->http = evhttp_new(s->base);
 	if (s->http == NULL)
 		abort();
-	server_apply(s, cfg);
+	server_apply(s, cfg, deps->tls);
 	evhttp_set_bevcb(s->http, gate_bevcb, s->gate);
 	evhttp_set_gencb(s->http, server_request_cb, s);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
@@ -886,6 +907,7 @@ fail:
 void
 server_stop_accepting(struct server *s)
 {
+	s->draining = true;
 	if (s->sock != NULL) {
 		evhttp_del_accept_socket(s->http, s->sock);
 		s->sock = NULL;
@@ -941,5 +963,6 @@ server_free(struct server *s)
 		evhttp_free(s->http);
 	gate_free(s->gate);
 	config_free(s->cfg);
+	SSL_CTX_free(s->tls);
 	free(s);
 }

@@ -73,7 +73,7 @@ worker_learn(struct worker *w, const struct config *cfg)
 }
 
 struct worker *
-worker_new(struct event_base *base, struct config *cfg, char *err, size_t errlen)
+worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, char *err, size_t errlen)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	struct publish_options popt;
@@ -107,9 +107,12 @@ worker_new(struct event_base *base, struct config *cfg, char *err, size_t errlen
 			return NULL;
 		}
 	}
-	deps = (struct server_deps){
-		.base = base, .cfg = cfg, .pub = w->pub, .spool = w->spool, .metrics = w->metrics
-	};
+	deps = (struct server_deps){ .base = base,
+				     .cfg = cfg,
+				     .pub = w->pub,
+				     .spool = w->spool,
+				     .metrics = w->metrics,
+				     .tls = tls };
 	w->server = server_new(&deps, err, errlen);
 	if (w->server == NULL) {
 		worker_free(w);
@@ -119,7 +122,7 @@ worker_new(struct event_base *base, struct config *cfg, char *err, size_t errlen
 }
 
 void
-worker_reload(struct worker *w, struct config *cfg)
+worker_reload(struct worker *w, struct config *cfg, SSL_CTX *tls)
 {
 	config_ref(cfg);
 	config_free(w->cfg);
@@ -128,7 +131,7 @@ worker_reload(struct worker *w, struct config *cfg)
 	/* The publisher's group list lives in the boot configuration (groups
 	 * cannot change without a restart); its streams may grow. */
 	publisher_set_streams(w->pub, (const char *const *)w->streams, w->ncategories);
-	server_reload(w->server, cfg);
+	server_reload(w->server, cfg, tls);
 }
 
 void

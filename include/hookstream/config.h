@@ -34,6 +34,8 @@ struct config_route {
 	char *signature_header;
 	char *signature_tolerance;
 	unsigned int signature_line; /* where the route set them, for messages */
+	char *client_cert_names;     /* mTLS pins: "CN=a, DNS:b" (NULL: any client) */
+	unsigned int client_cert_line;
 	struct verify_config verify; /* effective: route settings over the defaults */
 };
 
@@ -68,6 +70,9 @@ struct config {
 	uint64_t wait_replicas;
 	uint64_t wait_replicas_timeout;
 	char *wait_replicas_fallback; /* "503" or "spool" */
+	char *tls_cert;		      /* "" = plain HTTP */
+	char *tls_key;
+	char *tls_client_ca; /* "" = no client certificates */
 	uint64_t max_inflight;
 	uint64_t max_connections;
 	uint64_t retry_after;

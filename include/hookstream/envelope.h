@@ -23,7 +23,9 @@ struct envelope_input {
 	const char *receivedat;	     /* extension "receivedat", RFC 3339 (required) */
 	const char *rule;	     /* extension "rule" (required) */
 	const char *verifiedby; /* extension "verifiedby": the signature scheme checked, or NULL */
-	const char *data;	/* valid JSON text, spliced as "data" (required) */
+	const char
+		*clientcert; /* extension "clientcert": the verified TLS client subject, or NULL */
+	const char *data;    /* valid JSON text, spliced as "data" (required) */
 	size_t data_len;
 	size_t batch_index; /* extensions "batchindex"/"batchsize" when batch_size > 1 */
 	size_t batch_size;

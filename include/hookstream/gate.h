@@ -16,6 +16,7 @@
 
 #include "hookstream/access.h"
 #include "hookstream/httpframe.h"
+#include "hookstream/tls.h"
 
 struct event_base;
 struct bufferevent;
@@ -26,6 +27,7 @@ struct gate_options {
 	const struct access_list *trusted; /* proxies: let in, X-Forwarded-For decides (borrowed) */
 	uint64_t max_connections;	   /* beyond it: 503 and close */
 	struct httpframe_limits limits;
+	SSL_CTX *tls; /* borrowed; NULL: plain HTTP. New connections use the current one */
 };
 
 /* Per connection; owned by the filter bufferevent (freed with it). */
@@ -49,12 +51,20 @@ struct gate_conn {
 	const char *reject_error;    /* static */
 	const char *reject_message;  /* static */
 	char peer[INET6_ADDRSTRLEN]; /* numeric, IPv4-mapped shown as IPv4 */
+	bool tls;		     /* under is an OpenSSL bufferevent */
+	bool identity_loaded;
+	bool has_identity;
+	struct tls_identity identity; /* the verified client certificate (mTLS) */
 };
 
 struct gate;
 
 struct gate *gate_new(const struct gate_options *opt);
 void gate_free(struct gate *g);
+
+/* The verified client certificate of a TLS connection, or NULL (plain HTTP,
+ * no client certificate). Read once per connection. */
+const struct tls_identity *gate_conn_identity(struct gate_conn *conn);
 
 /* New options for the connections accepted from now on (pointers borrowed). */
 void gate_set_options(struct gate *g, const struct gate_options *opt);

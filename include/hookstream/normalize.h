@@ -26,6 +26,7 @@ struct normalize_request {
 	const char *source_ip;
 	const char *received_at; /* RFC 3339 */
 	const char *verified_by; /* signature scheme that passed, or NULL */
+	const char *client_cert; /* verified TLS client certificate subject, or NULL */
 	const char *raw;	 /* the body as received */
 	size_t raw_len;
 };

@@ -7,6 +7,8 @@
 #ifndef HOOKSTREAM_SERVER_H
 #define HOOKSTREAM_SERVER_H
 
+#include <openssl/ssl.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,7 @@ struct server_deps {
 	struct config *cfg;	 /* the server takes a reference */
 	struct publisher *pub;	 /* borrowed */
 	struct spool *spool;	 /* borrowed; NULL: no spool */
+	SSL_CTX *tls;		 /* the server takes a reference; NULL: plain HTTP */
 	struct metrics *metrics; /* borrowed */
 };
 
@@ -43,7 +46,7 @@ void server_closing(struct server *s);
 /* Serve the next connections and requests with cfg (the server takes a
  * reference); requests in flight finish with the configuration they began
  * with, established connections keep their source check. */
-void server_reload(struct server *s, struct config *cfg);
+void server_reload(struct server *s, struct config *cfg, SSL_CTX *tls);
 
 /* Requests accepted and not yet answered. */
 size_t server_inflight(const struct server *s);

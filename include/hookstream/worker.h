@@ -7,6 +7,7 @@
 #ifndef HOOKSTREAM_WORKER_H
 #define HOOKSTREAM_WORKER_H
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,11 +20,13 @@ struct worker;
 
 /* Start a worker on base with cfg (both borrowed; they outlive it). Returns
  * NULL with a message in err when the listener cannot be bound. */
-struct worker *worker_new(struct event_base *base, struct config *cfg, char *err, size_t errlen);
+/* tls: the webhook listener's context (the server takes a reference), or NULL. */
+struct worker *worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, char *err,
+			  size_t errlen);
 
 /* Serve with cfg from now on (see server_reload); cfg must differ from the
  * current one only in keys a reload may change (config_restart_changes). */
-void worker_reload(struct worker *w, struct config *cfg);
+void worker_reload(struct worker *w, struct config *cfg, SSL_CTX *tls);
 
 /* Stop accepting connections; in-flight requests continue. */
 void worker_stop_accepting(struct worker *w);

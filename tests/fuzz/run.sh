@@ -30,7 +30,7 @@ for f in tests/fuzz/fuzz_*.c; do
 	# shellcheck disable=SC2046 # pkg-config output is a word list
 	clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -Iinclude -I"$out" "$f" "${pure[@]}" \
-		"$out/default_conf.c" $(pkg-config --cflags --libs jansson libcrypto zlib) \
+		"$out/default_conf.c" $(pkg-config --cflags --libs jansson libcrypto libssl zlib) \
 		-o "$out/fuzz_$t" || ok=0
 	if [ $ok = 1 ]; then
 		mkdir -p "$out/corpus_$t"

@@ -1152,11 +1152,11 @@ test_route_errors(void **state)
 		{ BASE "categroy = payment.status\n",
 		  NAME ":3: unknown route key 'categroy' (expected category, success_status, "
 		       "success_body, success_content_type, signature_scheme, signature_secrets, "
-		       "signature_header or signature_tolerance)" },
+		       "signature_header, signature_tolerance or client_cert_names)" },
 		{ BASE "listen = 0.0.0.0:1\n",
 		  NAME ":3: unknown route key 'listen' (expected category, success_status, "
 		       "success_body, success_content_type, signature_scheme, signature_secrets, "
-		       "signature_header or signature_tolerance)" },
+		       "signature_header, signature_tolerance or client_cert_names)" },
 		{ BASE "category = Payment.Status\n",
 		  NAME ":3: category: bad category 'Payment.Status' (lower-case letters, digits, "
 		       "'.', '_', '-')" },
@@ -1413,6 +1413,43 @@ test_free_null(void **state)
 	config_free(NULL);
 }
 
+static void
+test_tls_settings(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	load_fails("allow = 10.0.0.1\ntls_cert = /c.pem\n[route /x]\n", no_env,
+		   NAME ":2: tls_cert: tls_cert and tls_key are set together (or neither, for "
+			"plain HTTP)",
+		   false);
+	load_fails("allow = 10.0.0.1\ntls_key = /k.pem\n[route /x]\n", no_env,
+		   NAME ":2: tls_key: tls_cert and tls_key are set together (or neither, for "
+			"plain HTTP)",
+		   false);
+	load_fails("allow = 10.0.0.1\ntls_client_ca = /ca.pem\n[route /x]\n", no_env,
+		   NAME ":2: tls_client_ca: client certificates need TLS: set tls_cert and "
+			"tls_key too",
+		   false);
+	load_fails("allow = 10.0.0.1\n[route /x]\nclient_cert_names = CN=a\n", no_env,
+		   NAME ":3: client_cert_names: [route /x] pins client certificates, which "
+			"needs tls_client_ca",
+		   false);
+	load_fails("allow = 10.0.0.1\ntls_cert = /c\ntls_key = /k\ntls_client_ca = /ca\n"
+		   "[route /x]\nclient_cert_names = O=Partner\n",
+		   no_env,
+		   NAME ":6: client_cert_names: each entry is CN=<common name> or "
+			"DNS:<subjectAltName>",
+		   false);
+	cfg = load_ok("allow = 10.0.0.1\ntls_cert = /c\ntls_key = /k\ntls_client_ca = /ca\n"
+		      "[route /x]\nclient_cert_names = CN=a, DNS:b.example\n[route /y]\n",
+		      no_env);
+	assert_string_equal(cfg->routes[0].client_cert_names, "CN=a, DNS:b.example");
+	assert_null(cfg->routes[1].client_cert_names);
+	assert_string_equal(cfg->tls_client_ca, "/ca");
+	config_free(cfg);
+}
+
 /* A reference keeps the configuration alive after the loader's is dropped. */
 static void
 test_ref_counts(void **state)
@@ -1506,6 +1543,7 @@ main(void)
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test(test_ref_counts),
+		cmocka_unit_test(test_tls_settings),
 		cmocka_unit_test(test_restart_changes),
 	};
 
