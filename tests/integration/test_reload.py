@@ -127,8 +127,9 @@ def test_reload_adds_a_rule_and_its_stream_gets_the_groups(relay, redis, tmp_pat
 
 def test_reload_under_load_drops_nothing(relay, redis, tmp_path):
     """Keep-alive senders post while the configuration is reloaded twenty
-    times (the publish timeout changes each time): every request is answered
-    2xx, no connection is dropped, every event is stored once."""
+    times (the publish timeout changes each time, the last reload adds a
+    rule): every request is answered 2xx, no connection is dropped, every
+    event is stored once, and the new rule classifies afterwards."""
     conf = tmp_path / "h.conf"
     write_conf(conf)
     hs = relay(config=conf, env=file_env())
@@ -154,7 +155,9 @@ def test_reload_under_load_drops_nothing(relay, redis, tmp_path):
         t.start()
     try:
         for k in range(20):
-            write_conf(conf, replace={"publish_timeout = 5000": f"publish_timeout = {4000 + k}"})
+            # the last one also adds a rule: the change must take effect
+            write_conf(conf, replace={"publish_timeout = 5000": f"publish_timeout = {4000 + k}"},
+                       extra=NEW_RULE if k == 19 else "")
             hup(hs)
             time.sleep(0.05)
     finally:
@@ -169,4 +172,6 @@ def test_reload_under_load_drops_nothing(relay, redis, tmp_path):
     wait_reloads(hs, "ok", 20)
     stored = [f["event_id"] for _, f in stream_entries(redis.client, "paynet:payment.status")]
     assert len(stored) == len(set(stored)) == len(results), (len(stored), len(results))
-    assert metric(hs.metrics(), "hookstream_open_connections") >= 0
+    body = {"eventType": "points.earned", "memberId": "M-2", "pointsTxnId": P.uid("PT")}
+    r = hs.post("/webhook", body)
+    assert r.status_code == 202 and r.json()["stream"] == "paynet:loyalty.points", show(r)
