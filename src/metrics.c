@@ -362,6 +362,10 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 			"hookstream_spool_appends_total{result=\"written\"} %llu\n"
 			"hookstream_spool_appends_total{result=\"write_error\"} %llu\n"
 			"hookstream_spool_appends_total{result=\"full\"} %llu\n"
+			"# HELP hookstream_spool_syncs_total Group commits (write + fdatasync) of "
+			"the spool; appends per sync show the batching.\n"
+			"# TYPE hookstream_spool_syncs_total counter\n"
+			"hookstream_spool_syncs_total %llu\n"
 			"# HELP hookstream_spool_replayed_total Spooled records stored in Redis on "
 			"replay.\n"
 			"# TYPE hookstream_spool_replayed_total counter\n"
@@ -381,6 +385,7 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 			(unsigned long long)sp->bytes, (unsigned long long)sp->records,
 			sp->writable ? 1 : 0, (unsigned long long)sp->appended,
 			(unsigned long long)sp->write_errors, (unsigned long long)sp->full,
+			(unsigned long long)sp->syncs,
 			(unsigned long long)sp->replayed, (unsigned long long)sp->replay_errors,
 			(unsigned long long)sp->corrupt_records,
 			(unsigned long long)sp->corrupt_bytes);

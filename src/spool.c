@@ -499,6 +499,7 @@ spool_done_cb_ev(evutil_socket_t fd, short what, void *arg)
 		sp->disk_bytes += job->bytes.len;
 		sp->st.records += job->nrecords;
 		sp->st.appended += job->nrecords;
+		sp->st.syncs++;
 		if (!sp->st.writable)
 			log_info("spool is writable again");
 		sp->st.writable = true;

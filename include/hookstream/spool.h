@@ -38,6 +38,7 @@ struct spool_stats {
 	uint64_t records;	  /* not yet acknowledged by Redis */
 	bool writable;		  /* the last write succeeded */
 	uint64_t appended;	  /* records made durable */
+	uint64_t syncs;		  /* group commits (write + fdatasync) that succeeded */
 	uint64_t write_errors;	  /* appends that failed (disk full, I/O error) */
 	uint64_t full;		  /* appends refused past max_bytes */
 	uint64_t replayed;	  /* records acknowledged by Redis on replay */
