@@ -385,8 +385,8 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 			(unsigned long long)sp->bytes, (unsigned long long)sp->records,
 			sp->writable ? 1 : 0, (unsigned long long)sp->appended,
 			(unsigned long long)sp->write_errors, (unsigned long long)sp->full,
-			(unsigned long long)sp->syncs,
-			(unsigned long long)sp->replayed, (unsigned long long)sp->replay_errors,
+			(unsigned long long)sp->syncs, (unsigned long long)sp->replayed,
+			(unsigned long long)sp->replay_errors,
 			(unsigned long long)sp->corrupt_records,
 			(unsigned long long)sp->corrupt_bytes);
 	}
