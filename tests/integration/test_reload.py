@@ -171,6 +171,9 @@ def test_reload_under_load_drops_nothing(relay, redis, tmp_path):
     assert not bad, bad[:5]
     wait_reloads(hs, "ok", 20)
     stored = [f["event_id"] for _, f in stream_entries(redis.client, "paynet:payment.status")]
+    print(f"scenario sighup-under-load: sent {len(results)}, acknowledged "
+          f"{sum(1 for r in results if r[1] == 202)}, found in streams {len(set(stored))}, "
+          f"duplicates {len(stored) - len(set(stored))}")
     assert len(stored) == len(set(stored)) == len(results), (len(stored), len(results))
     body = {"eventType": "points.earned", "memberId": "M-2", "pointsTxnId": P.uid("PT")}
     r = hs.post("/webhook", body)
