@@ -11,7 +11,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <stdlib.h>
@@ -310,9 +309,15 @@ gate_output_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 
 		while (idle && ssl != NULL && SSL_is_init_finished(ssl) &&
 		       evbuffer_get_length(dst) > 0) {
-			size_t n = evbuffer_get_contiguous_space(dst);
-			int w = SSL_write(ssl, evbuffer_pullup(dst, (ev_ssize_t)n),
-					  n > INT_MAX ? INT_MAX : (int)n);
+			/* The whole answer in one record, so one write(): as two
+			 * records, Nagle would hold the second for the client's
+			 * delayed ACK (~40 ms). Answers are small. */
+			size_t n = evbuffer_get_length(dst);
+			int w;
+
+			if (n > 16384)
+				n = 16384; /* one TLS record at most */
+			w = SSL_write(ssl, evbuffer_pullup(dst, (ev_ssize_t)n), (int)n);
 
 			if (w <= 0) {
 				ERR_clear_error();
