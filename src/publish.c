@@ -77,6 +77,13 @@ struct publisher {
 	bool stopping;
 	size_t pending;
 	char sha[41];
+	/* Sentinel: the master as last discovered, and the sentinel asked. */
+	redisAsyncContext *sac;
+	size_t sentinel_next; /* the next sentinel to ask */
+	size_t sentinels_tried;
+	bool have_master;
+	char *master_host;
+	int master_port;
 };
 
 /* One script call, kept until its reply so NOSCRIPT can be retried with EVAL. */
@@ -94,6 +101,7 @@ struct publish_op {
 };
 
 static void publisher_connect(struct publisher *p);
+static void publisher_discover(struct publisher *p);
 
 static void
 publisher_schedule_retry(struct publisher *p)
@@ -103,6 +111,9 @@ publisher_schedule_retry(struct publisher *p)
 
 	p->state = PUBLISHER_DOWN;
 	p->ac = NULL;
+	/* Whatever went wrong, ask the sentinels again: a failover is the
+	 * likeliest reason a master stops answering. */
+	p->have_master = false;
 	if (p->stopping)
 		return;
 	/* Full jitter in [backoff/2, backoff]: many relays restarting together
@@ -142,6 +153,21 @@ publisher_handshake_cb(redisAsyncContext *c, void *r, void *privdata)
 			(struct log_field[]){ LOG_STR("step", step), LOG_STR("error", reply->str) },
 			2);
 		if (strcmp(step, "XGROUP") != 0 && p->state == PUBLISHER_HANDSHAKE) {
+			p->state = PUBLISHER_CONNECTING;
+			redisAsyncDisconnect(c);
+		}
+		return;
+	}
+	if (strcmp(step, "ROLE") == 0) {
+		bool master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+			      reply->element[0]->type == REDIS_REPLY_STRING &&
+			      strcmp(reply->element[0]->str, "master") == 0;
+
+		if (!master && p->state == PUBLISHER_HANDSHAKE) {
+			log_fields(LOG_LEVEL_WARN,
+				   "the server the sentinels named is not a master (yet); asking "
+				   "again",
+				   (struct log_field[]){ LOG_STR("host", p->master_host) }, 1);
 			p->state = PUBLISHER_CONNECTING;
 			redisAsyncDisconnect(c);
 		}
@@ -214,6 +240,13 @@ publisher_send_handshake(struct publisher *p)
 		redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "SELECT", 2, argv, NULL);
 		p->pending++;
 	}
+	if (u->kind == REDIS_URL_SENTINEL) {
+		/* Sentinels can lag behind a failover: write only to a master. */
+		const char *argv[1] = { "ROLE" };
+
+		redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "ROLE", 1, argv, NULL);
+		p->pending++;
+	}
 	/* Groups before the script: no event can be added ahead of its readers. */
 	publisher_send_groups(p, 0);
 	{
@@ -263,6 +296,22 @@ publisher_connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (p->sac != NULL) {
+		/* A sentinel that does not answer in time: drop it, ask the next.
+		 * Freeing a connected context runs its disconnect callback, which
+		 * moves on; an unconnected one runs none, so move on here. */
+		redisAsyncContext *sac = p->sac;
+
+		log_warn("redis sentinel timed out");
+		if (sac->c.flags & REDIS_CONNECTED) {
+			redisAsyncFree(sac);
+		} else {
+			p->sac = NULL;
+			redisAsyncFree(sac);
+			publisher_discover(p);
+		}
+		return;
+	}
 	if (p->state != PUBLISHER_CONNECTING || ac == NULL)
 		return;
 	log_warn("redis connect timed out");
@@ -273,6 +322,119 @@ publisher_connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+publisher_sentinel_reply_cb(redisAsyncContext *c, void *r, void *privdata)
+{
+	struct publisher *p = c->data;
+	redisReply *reply = r;
+	const struct redis_url_host *s = privdata;
+
+	if (reply == NULL || p->stopping)
+		return;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING &&
+	    reply->element[1]->type == REDIS_REPLY_STRING) {
+		int port = atoi(reply->element[1]->str);
+
+		if (port > 0 && port < 65536) {
+			free(p->master_host);
+			p->master_host = xstrdup(reply->element[0]->str);
+			p->master_port = port;
+			p->have_master = true;
+			log_fields(LOG_LEVEL_INFO, "redis sentinel named the master",
+				   (struct log_field[]){ LOG_STR("sentinel", s->host),
+							 LOG_STR("master", p->opt.url->master),
+							 LOG_STR("host", p->master_host),
+							 LOG_INT("port", port) },
+				   4);
+		}
+	} else {
+		log_fields(LOG_LEVEL_WARN, "redis sentinel does not know the master",
+			   (struct log_field[]){ LOG_STR("sentinel", s->host),
+						 LOG_STR("master", p->opt.url->master),
+						 LOG_STR("error", reply->type == REDIS_REPLY_ERROR
+									  ? reply->str
+									  : "no address") },
+			   3);
+	}
+	redisAsyncDisconnect(c);
+}
+
+static void
+publisher_sentinel_connect_cb(const redisAsyncContext *c, int status)
+{
+	struct publisher *p = c->data;
+
+	if (status != REDIS_OK) {
+		/* hiredis frees the context; no disconnect callback follows. */
+		log_fields(LOG_LEVEL_WARN, "redis sentinel connect failed",
+			   (struct log_field[]){ LOG_STR("error", c->errstr) }, 1);
+		evtimer_del(p->connect_timer);
+		p->sac = NULL;
+		publisher_discover(p);
+	}
+}
+
+static void
+publisher_sentinel_disconnect_cb(const redisAsyncContext *c, int status)
+{
+	struct publisher *p = c->data;
+
+	(void)status;
+	evtimer_del(p->connect_timer);
+	p->sac = NULL;
+	if (p->stopping)
+		return;
+	if (p->have_master) {
+		p->sentinels_tried = 0;
+		publisher_connect(p);
+	} else {
+		publisher_discover(p);
+	}
+}
+
+/* Ask the next sentinel where the master is; after a whole round without an
+ * answer, back off and start again. */
+static void
+publisher_discover(struct publisher *p)
+{
+	const struct redis_url *u = p->opt.url;
+	const struct redis_url_host *s;
+	struct timeval tv = { p->opt.connect_timeout_ms / 1000,
+			      (p->opt.connect_timeout_ms % 1000) * 1000 };
+	const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", u->master };
+	redisAsyncContext *sac;
+
+	if (p->stopping)
+		return;
+	if (p->sentinels_tried >= u->nsentinels) {
+		p->sentinels_tried = 0;
+		publisher_schedule_retry(p);
+		return;
+	}
+	s = &u->sentinels[p->sentinel_next % u->nsentinels];
+	p->sentinel_next++;
+	p->sentinels_tried++;
+	sac = redisAsyncConnect(s->host, s->port);
+	if (sac == NULL)
+		abort();
+	if (sac->err) {
+		log_fields(LOG_LEVEL_WARN, "redis sentinel connect failed",
+			   (struct log_field[]){ LOG_STR("error", sac->errstr) }, 1);
+		redisAsyncFree(sac);
+		publisher_discover(p);
+		return;
+	}
+	sac->data = p;
+	p->sac = sac;
+	p->state = PUBLISHER_CONNECTING;
+	redisLibeventAttach(sac, p->base);
+	redisAsyncSetConnectCallback(sac, publisher_sentinel_connect_cb);
+	redisAsyncSetDisconnectCallback(sac, publisher_sentinel_disconnect_cb);
+	redisAsyncCommandArgv(sac, publisher_sentinel_reply_cb, (void *)s, 3, argv, NULL);
+	evtimer_add(p->connect_timer, &tv);
+}
+
+static void
 publisher_connect(struct publisher *p)
 {
 	const struct redis_url *u = p->opt.url;
@@ -280,8 +442,14 @@ publisher_connect(struct publisher *p)
 			      (p->opt.connect_timeout_ms % 1000) * 1000 };
 	redisAsyncContext *ac;
 
+	if (u->kind == REDIS_URL_SENTINEL && !p->have_master) {
+		publisher_discover(p);
+		return;
+	}
 	if (u->kind == REDIS_URL_UNIX)
 		ac = redisAsyncConnectUnix(u->path);
+	else if (u->kind == REDIS_URL_SENTINEL)
+		ac = redisAsyncConnect(p->master_host, p->master_port);
 	else
 		ac = redisAsyncConnect(u->host, u->port);
 	if (ac == NULL)
@@ -332,6 +500,13 @@ publisher_free(struct publisher *p)
 		p->ac = NULL;
 		redisAsyncFree(ac);
 	}
+	if (p->sac != NULL) {
+		redisAsyncContext *sac = p->sac;
+
+		p->sac = NULL;
+		redisAsyncFree(sac);
+	}
+	free(p->master_host);
 	event_free(p->retry_timer);
 	event_free(p->connect_timer);
 	free(p);
@@ -452,6 +627,12 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 		}
 		log_fields(LOG_LEVEL_ERROR, "redis rejected the publish script",
 			   (struct log_field[]){ LOG_STR("error", reply->str) }, 1);
+		/* A master demoted by a failover: find the new one. */
+		if (strncmp(reply->str, "READONLY", 8) == 0 && p->state == PUBLISHER_READY &&
+		    p->ac != NULL) {
+			p->state = PUBLISHER_CONNECTING;
+			redisAsyncDisconnect(p->ac);
+		}
 		publish_fail(op, -EIO, "redis error");
 		return;
 	}

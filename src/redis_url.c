@@ -63,70 +63,154 @@ redis_url_parse_unix(const char *rest, struct redis_url *out, const char **why)
 	return 0;
 }
 
+/* One host[:port] or [v6]:port in [p, e). */
+static const char *
+redis_url_hostport(const char *p, const char *e, int default_port, char **host, int *port)
+{
+	const char *hostb, *hoste, *portb = NULL;
+
+	*port = default_port;
+	if (p < e && *p == '[') {
+		const char *close = memchr(p, ']', (size_t)(e - p));
+
+		if (close == NULL)
+			return "unterminated [IPv6] host";
+		hostb = p + 1;
+		hoste = close;
+		if (close + 1 < e) {
+			if (close[1] != ':')
+				return "expected :port after ]";
+			portb = close + 2;
+		}
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(e - p));
+
+		hostb = p;
+		hoste = colon ? colon : e;
+		if (colon != NULL)
+			portb = colon + 1;
+	}
+	if (hostb == hoste)
+		return "missing host";
+	for (const char *c = hostb; c < hoste; c++)
+		if (!isalnum((unsigned char)*c) && strchr(".-_:", *c) == NULL)
+			return "bad character in host";
+	if (portb != NULL && !redis_url_number(portb, e, 1, 65535, port))
+		return "port must be a number from 1 to 65535";
+	*host = xstrndup(hostb, (size_t)(hoste - hostb));
+	return NULL;
+}
+
+/* [[user]:password@] at p (before slash): into out; returns where the hosts start. */
+static const char *
+redis_url_credentials(const char *p, const char *slash, struct redis_url *out, const char **why)
+{
+	const char *at = memrchr(p, '@', (size_t)(slash - p));
+	const char *colon;
+
+	*why = NULL;
+	if (at == NULL)
+		return p;
+	colon = memchr(p, ':', (size_t)(at - p));
+	if (colon == NULL) {
+		*why = "credentials must be [user]:password@";
+		return NULL;
+	}
+	if (colon > p) {
+		out->user = pct_decode(p, colon, false, true, NULL);
+		if (out->user == NULL) {
+			*why = "bad percent-escape in user";
+			return NULL;
+		}
+	}
+	out->password = pct_decode(colon + 1, at, false, true, NULL);
+	if (out->password == NULL) {
+		*why = "bad percent-escape in password";
+		return NULL;
+	}
+	return at + 1;
+}
+
+static int
+redis_url_parse_sentinel(const char *p, struct redis_url *out, const char **why)
+{
+	const char *end = p + strlen(p);
+	const char *slash = strchr(p, '/'), *name, *name_end;
+
+	out->kind = REDIS_URL_SENTINEL;
+	if (slash == NULL)
+		return redis_url_fail(out, why,
+				      "redis+sentinel:// needs /<master name> after the sentinels");
+	p = redis_url_credentials(p, slash, out, why);
+	if (p == NULL)
+		return redis_url_fail(out, why, *why);
+	while (p < slash) {
+		const char *comma = memchr(p, ',', (size_t)(slash - p));
+		const char *e = comma ? comma : slash;
+		struct redis_url_host h;
+		const char *bad;
+
+		if (out->nsentinels == 16)
+			return redis_url_fail(out, why, "at most 16 sentinels");
+		bad = redis_url_hostport(p, e, 26379, &h.host, &h.port);
+		if (bad != NULL)
+			return redis_url_fail(out, why, bad);
+		out->sentinels =
+			xrealloc(out->sentinels, (out->nsentinels + 1) * sizeof(*out->sentinels));
+		out->sentinels[out->nsentinels++] = h;
+		p = comma ? comma + 1 : e;
+	}
+	if (out->nsentinels == 0)
+		return redis_url_fail(out, why, "missing host");
+	name = slash + 1;
+	name_end = strchr(name, '/');
+	if (name_end == NULL)
+		name_end = end;
+	if (name == name_end)
+		return redis_url_fail(out, why,
+				      "redis+sentinel:// needs /<master name> after the sentinels");
+	for (const char *c = name; c < name_end; c++)
+		if (!isalnum((unsigned char)*c) && strchr(".-_", *c) == NULL)
+			return redis_url_fail(out, why, "bad character in master name");
+	out->master = xstrndup(name, (size_t)(name_end - name));
+	if (name_end < end && name_end + 1 < end &&
+	    !redis_url_number(name_end + 1, end, 0, 1000000, &out->db))
+		return redis_url_fail(
+			out, why,
+			"database must be a number (redis+sentinel://host:port/master/0)");
+	return 0;
+}
+
 int
 redis_url_parse(const char *text, struct redis_url *out, const char **why)
 {
-	const char *p, *at, *hostb, *hoste, *slash, *portb = NULL, *end;
+	const char *p, *slash, *end, *bad;
 
 	memset(out, 0, sizeof(*out));
 	out->port = 6379;
 	if (strncmp(text, "unix://", 7) == 0)
 		return redis_url_parse_unix(text + 7, out, why);
+	if (strncmp(text, "redis+sentinel://", 17) == 0)
+		return redis_url_parse_sentinel(text + 17, out, why);
 	if (strncmp(text, "rediss://", 9) == 0)
 		return redis_url_fail(out, why,
 				      "rediss:// (TLS to Redis) is not supported by hiredis 0.14");
 	if (strncmp(text, "redis://", 8) != 0)
-		return redis_url_fail(out, why, "expected redis://host:port[/db] or unix:///path");
+		return redis_url_fail(out, why,
+				      "expected redis://host:port[/db], unix:///path or "
+				      "redis+sentinel://host:port,.../master");
 	out->kind = REDIS_URL_TCP;
 	p = text + 8;
 	end = p + strlen(p);
 	slash = strchr(p, '/');
 	if (slash == NULL)
 		slash = end;
-	at = memrchr(p, '@', (size_t)(slash - p));
-	if (at != NULL) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-
-		if (colon == NULL)
-			return redis_url_fail(out, why, "credentials must be [user]:password@");
-		if (colon > p) {
-			out->user = pct_decode(p, colon, false, true, NULL);
-			if (out->user == NULL)
-				return redis_url_fail(out, why, "bad percent-escape in user");
-		}
-		out->password = pct_decode(colon + 1, at, false, true, NULL);
-		if (out->password == NULL)
-			return redis_url_fail(out, why, "bad percent-escape in password");
-		p = at + 1;
-	}
-	if (*p == '[') {
-		const char *close = memchr(p, ']', (size_t)(slash - p));
-
-		if (close == NULL)
-			return redis_url_fail(out, why, "unterminated [IPv6] host");
-		hostb = p + 1;
-		hoste = close;
-		if (close + 1 < slash) {
-			if (close[1] != ':')
-				return redis_url_fail(out, why, "expected :port after ]");
-			portb = close + 2;
-		}
-	} else {
-		const char *colon = memchr(p, ':', (size_t)(slash - p));
-
-		hostb = p;
-		hoste = colon ? colon : slash;
-		if (colon != NULL)
-			portb = colon + 1;
-	}
-	if (hostb == hoste)
-		return redis_url_fail(out, why, "missing host");
-	for (const char *c = hostb; c < hoste; c++)
-		if (!isalnum((unsigned char)*c) && strchr(".-_:", *c) == NULL)
-			return redis_url_fail(out, why, "bad character in host");
-	out->host = xstrndup(hostb, (size_t)(hoste - hostb));
-	if (portb != NULL && !redis_url_number(portb, slash, 1, 65535, &out->port))
-		return redis_url_fail(out, why, "port must be a number from 1 to 65535");
+	p = redis_url_credentials(p, slash, out, why);
+	if (p == NULL)
+		return redis_url_fail(out, why, *why);
+	bad = redis_url_hostport(p, slash, 6379, &out->host, &out->port);
+	if (bad != NULL)
+		return redis_url_fail(out, why, bad);
 	if (slash < end && slash + 1 < end &&
 	    !redis_url_number(slash + 1, end, 0, 1000000, &out->db))
 		return redis_url_fail(out, why, "database must be a number (redis://host:port/0)");
@@ -141,6 +225,10 @@ redis_url_fini(struct redis_url *u)
 	free(u->host);
 	free(u->path);
 	free(u->user);
+	for (size_t i = 0; i < u->nsentinels; i++)
+		free(u->sentinels[i].host);
+	free(u->sentinels);
+	free(u->master);
 	if (u->password != NULL) {
 		explicit_bzero(u->password, strlen(u->password));
 		free(u->password);
@@ -155,9 +243,19 @@ redis_url_redacted(const struct redis_url *u, char *buf, size_t len)
 	const char *user = u->user ? u->user : "";
 	const char *colon = u->password ? ":" : "";
 
-	if (u->kind == REDIS_URL_UNIX)
+	if (u->kind == REDIS_URL_UNIX) {
 		snprintf(buf, len, "unix://%s?db=%d", u->path, u->db);
-	else if (strchr(u->host, ':') != NULL)
+	} else if (u->kind == REDIS_URL_SENTINEL) {
+		size_t n = (size_t)snprintf(buf, len, "redis+sentinel://%s%s%s", user, colon, cred);
+
+		for (size_t i = 0; i < u->nsentinels && n < len; i++)
+			n += (size_t)snprintf(
+				buf + n, len - n,
+				strchr(u->sentinels[i].host, ':') ? "%s[%s]:%d" : "%s%s:%d",
+				i ? "," : "", u->sentinels[i].host, u->sentinels[i].port);
+		if (n < len)
+			snprintf(buf + n, len - n, "/%s/%d", u->master, u->db);
+	} else if (strchr(u->host, ':') != NULL)
 		snprintf(buf, len, "redis://%s%s%s[%s]:%d/%d", user, colon, cred, u->host, u->port,
 			 u->db);
 	else

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * redis_url: parses where Redis is. redis://[[user]:password@]host[:port][/db]
- * (host may be [IPv6]; user and password percent-decoded) and
- * unix:///path[?db=N]. Pure.
+ * (host may be [IPv6]; user and password percent-decoded),
+ * unix:///path[?db=N], and
+ * redis+sentinel://[[user]:password@]host[:port],host[:port].../master[/db]
+ * (sentinels, default port 26379; the credentials and db are the master's).
+ * Pure.
  */
 #ifndef HOOKSTREAM_REDIS_URL_H
 #define HOOKSTREAM_REDIS_URL_H
@@ -14,6 +17,12 @@
 enum redis_url_kind {
 	REDIS_URL_TCP,
 	REDIS_URL_UNIX,
+	REDIS_URL_SENTINEL,
+};
+
+struct redis_url_host {
+	char *host; /* without brackets; owned */
+	int port;
 };
 
 struct redis_url {
@@ -24,6 +33,10 @@ struct redis_url {
 	char *user;	/* NULL when absent; owned */
 	char *password; /* NULL when absent; owned; secret */
 	int db;		/* 0.. */
+	/* SENTINEL: where to ask for the master, and its name */
+	struct redis_url_host *sentinels; /* owned */
+	size_t nsentinels;
+	char *master; /* owned */
 };
 
 /* Parse text into *out (caller calls redis_url_fini). On error returns -EINVAL

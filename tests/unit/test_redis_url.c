@@ -19,9 +19,10 @@
 
 #include "hookstream/redis_url.h"
 
-#define PORT_MSG     "port must be a number from 1 to 65535"
-#define DB_MSG	     "database must be a number (redis://host:port/0)"
-#define SCHEME_MSG   "expected redis://host:port[/db] or unix:///path"
+#define PORT_MSG "port must be a number from 1 to 65535"
+#define DB_MSG	 "database must be a number (redis://host:port/0)"
+#define SCHEME_MSG                                                                                 \
+	"expected redis://host:port[/db], unix:///path or redis+sentinel://host:port,.../master"
 #define UNIX_ABS_MSG "unix:// needs an absolute path (unix:///run/redis.sock)"
 #define UNIX_Q_MSG   "the only query parameter is db=<number>"
 
@@ -272,6 +273,70 @@ test_fini_null_and_twice(void **state)
 	redis_url_fini(&u);
 }
 
+static void
+test_sentinel(void **state)
+{
+	struct redis_url u;
+	const char *why = NULL;
+	char buf[256];
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "redis+sentinel://h1:26379", "redis+sentinel:// needs /<master name> after the "
+					       "sentinels" },
+		{ "redis+sentinel://h1/", "redis+sentinel:// needs /<master name> after the "
+					  "sentinels" },
+		{ "redis+sentinel:///mymaster", "missing host" },
+		{ "redis+sentinel://h1,,h2/m", "missing host" },
+		{ "redis+sentinel://h1:0/m", "port must be a number from 1 to 65535" },
+		{ "redis+sentinel://h1/m y", "bad character in master name" },
+		{ "redis+sentinel://h1/m/x", "database must be a number "
+					     "(redis+sentinel://host:port/master/0)" },
+		{ "redis+sentinel://pw@h1/m", "credentials must be [user]:password@" },
+	};
+
+	(void)state;
+	assert_int_equal(
+		redis_url_parse("redis+sentinel://:s3cr%40t@h1,h2:26380,[::1]:7/mymaster/2", &u,
+				&why),
+		0);
+	assert_int_equal(u.kind, REDIS_URL_SENTINEL);
+	assert_int_equal(u.nsentinels, 3);
+	assert_string_equal(u.sentinels[0].host, "h1");
+	assert_int_equal(u.sentinels[0].port, 26379);
+	assert_string_equal(u.sentinels[1].host, "h2");
+	assert_int_equal(u.sentinels[1].port, 26380);
+	assert_string_equal(u.sentinels[2].host, "::1");
+	assert_int_equal(u.sentinels[2].port, 7);
+	assert_string_equal(u.master, "mymaster");
+	assert_int_equal(u.db, 2);
+	assert_string_equal(u.password, "s3cr@t");
+	assert_null(u.user);
+	assert_string_equal(redis_url_redacted(&u, buf, sizeof(buf)),
+			    "redis+sentinel://:***@h1:26379,h2:26380,[::1]:7/mymaster/2");
+	assert_null(strstr(buf, "s3cr"));
+	redis_url_fini(&u);
+
+	assert_int_equal(redis_url_parse("redis+sentinel://10.0.0.1/m", &u, &why), 0);
+	assert_int_equal(u.db, 0);
+	assert_string_equal(redis_url_redacted(&u, buf, sizeof(buf)),
+			    "redis+sentinel://10.0.0.1:26379/m/0");
+	redis_url_fini(&u);
+
+	for (size_t i = 0; i < HS_ARRAY_LEN(bad); i++) {
+		memset(&u, 0x5a, sizeof(u));
+		why = NULL;
+		if (redis_url_parse(bad[i].text, &u, &why) != -EINVAL)
+			fail_msg("\"%s\" parsed", bad[i].text);
+		if (why == NULL || strcmp(why, bad[i].why) != 0)
+			fail_msg("\"%s\": why \"%s\", want \"%s\"", bad[i].text,
+				 why ? why : "(null)", bad[i].why);
+		assert_null(u.sentinels);
+		assert_null(u.master);
+		assert_null(u.password);
+	}
+}
+
 int
 main(void)
 {
@@ -281,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_tls_message_mentions_tls),
 		cmocka_unit_test(test_redacted_never_has_password),
 		cmocka_unit_test(test_fini_null_and_twice),
+		cmocka_unit_test(test_sentinel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
