@@ -5,8 +5,10 @@
 -- Bodies are exactly BODY_BYTES long; done() prints "bench key=value" lines.
 --
 --   BENCH_RUN=<tag>  run tag in every id (default: derived from time + pid)
+--   BODY_BYTES=<n>   body size in bytes (default 800)
 
-local BODY_BYTES = 800
+-- BODY_BYTES=<n> in the environment sets the body size (default 800).
+local BODY_BYTES = tonumber(os.getenv("BODY_BYTES") or "") or 800
 
 local threads = {}
 
