@@ -755,7 +755,8 @@ config_load(const char *path, char *const *envp, struct config **out, struct con
 void
 config_free(struct config *cfg)
 {
-	if (cfg == NULL || --cfg->refs > 0)
+	/* Worker threads drop their references as their requests finish. */
+	if (cfg == NULL || __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];
@@ -798,7 +799,7 @@ config_free(struct config *cfg)
 struct config *
 config_ref(struct config *cfg)
 {
-	cfg->refs++;
+	__atomic_add_fetch(&cfg->refs, 1, __ATOMIC_RELAXED);
 	return cfg;
 }
 

@@ -26,14 +26,15 @@ struct log_buf {
 void
 log_setup(enum log_level level, enum log_format format)
 {
-	log_min_level = level;
-	log_line_format = format;
+	/* A reload sets these on the main thread while workers log. */
+	__atomic_store_n(&log_min_level, level, __ATOMIC_RELAXED);
+	__atomic_store_n(&log_line_format, format, __ATOMIC_RELAXED);
 }
 
 bool
 log_enabled(enum log_level level)
 {
-	return level >= log_min_level;
+	return level >= __atomic_load_n(&log_min_level, __ATOMIC_RELAXED);
 }
 
 static void
@@ -65,7 +66,7 @@ log_put_escaped(struct log_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	bool json = log_line_format == LOG_FORMAT_JSON;
+	bool json = __atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON;
 	bool quote = json || strpbrk(s, " \"=") != NULL || *s == '\0';
 
 	if (quote)
@@ -101,7 +102,7 @@ log_begin(struct log_buf *b, enum log_level level, const char *msg)
 
 	timeutil_rfc3339(&now, ts);
 	b->len = 0;
-	if (log_line_format == LOG_FORMAT_JSON) {
+	if (__atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON) {
 		log_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
 			   log_level_names[level]);
 		log_put_escaped(b, msg);
@@ -116,7 +117,7 @@ log_field_put(struct log_buf *b, const struct log_field *f)
 {
 	if (f->kind == LOG_KIND_STR && f->s == NULL)
 		return;
-	if (log_line_format == LOG_FORMAT_JSON)
+	if (__atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON)
 		log_printf(b, ",\"%s\":", f->key);
 	else
 		log_printf(b, " %s=", f->key);
@@ -136,7 +137,7 @@ log_field_put(struct log_buf *b, const struct log_field *f)
 static void
 log_end(struct log_buf *b)
 {
-	if (log_line_format == LOG_FORMAT_JSON)
+	if (__atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON)
 		b->data[b->len++] = '}';
 	b->data[b->len++] = '\n';
 	if (write(STDERR_FILENO, b->data, b->len) < 0) {

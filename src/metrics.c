@@ -4,6 +4,7 @@
  * The shape (routes, categories, status codes) is known at start, so counting
  * is an index and an atomic add: nothing allocates on the request path.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,7 +77,10 @@ struct metrics_hist {
 };
 
 struct metrics {
-	char *routes[METRICS_MAX_NAMES]; /* index nroutes is "other" */
+	/* Names only grow (a reload adds, on the worker's thread); the admin
+	 * thread reads them under names_lock. */
+	pthread_mutex_t names_lock;
+	char *routes[METRICS_MAX_NAMES]; /* index METRICS_MAX_NAMES is "other" */
 	size_t nroutes;
 	char *categories[METRICS_MAX_NAMES];
 	size_t ncategories;
@@ -112,16 +116,10 @@ metrics_add(char **names, size_t *n, const char *const *add, size_t nadd)
 void
 metrics_add_names(struct metrics *m, const struct metrics_names *names)
 {
-	/* Routes index the request counters: moving "other" (index nroutes)
-	 * would relabel what it counted, so its counts move along. */
-	size_t other = m->nroutes;
-	uint64_t saved[METRICS_NCODES];
-
-	memcpy(saved, &m->requests[other * METRICS_NCODES], sizeof(saved));
-	memset(&m->requests[other * METRICS_NCODES], 0, sizeof(saved));
+	pthread_mutex_lock(&m->names_lock);
 	metrics_add(m->routes, &m->nroutes, names->routes, names->nroutes);
-	memcpy(&m->requests[m->nroutes * METRICS_NCODES], saved, sizeof(saved));
 	metrics_add(m->categories, &m->ncategories, names->categories, names->ncategories);
+	pthread_mutex_unlock(&m->names_lock);
 }
 
 struct metrics *
@@ -129,6 +127,7 @@ metrics_new(const struct metrics_names *names)
 {
 	struct metrics *m = xcalloc(1, sizeof(*m));
 
+	pthread_mutex_init(&m->names_lock, NULL);
 	metrics_add_names(m, names);
 	return m;
 }
@@ -142,6 +141,7 @@ metrics_free(struct metrics *m)
 		free(m->routes[i]);
 	for (size_t i = 0; i < m->ncategories; i++)
 		free(m->categories[i]);
+	pthread_mutex_destroy(&m->names_lock);
 	free(m);
 }
 
@@ -158,6 +158,9 @@ void
 metrics_count_request(struct metrics *m, const char *route, int status)
 {
 	size_t route_idx = metrics_find(m->routes, m->nroutes, route);
+
+	if (route_idx == m->nroutes)
+		route_idx = METRICS_MAX_NAMES; /* "other" */
 
 	__atomic_fetch_add(&m->requests[route_idx * METRICS_NCODES + metrics_code_index(status)], 1,
 			   __ATOMIC_RELAXED);
@@ -312,7 +315,7 @@ metrics_render_more(struct metrics *const *w, size_t n, FILE *out)
 void
 metrics_render(struct metrics *const *workers, size_t n, const struct metrics_gauges *g, FILE *out)
 {
-	const struct metrics *nm;
+	struct metrics *nm;
 
 	fprintf(out,
 		"# HELP hookstream_build_info Build information.\n"
@@ -392,10 +395,15 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 	}
 	if (n == 0)
 		return;
-	nm = workers[0]; /* every worker adds the same names in the same order */
+	/* Every worker adds the same names in the same order; a worker that
+	 * has not applied a reload yet only lacks the newest (zero) ones. */
+	nm = workers[0];
+	pthread_mutex_lock(&nm->names_lock);
 	fprintf(out, "# HELP hookstream_requests_total HTTP requests answered, by route and "
 		     "status code.\n# TYPE hookstream_requests_total counter\n");
-	for (size_t r = 0; r <= nm->nroutes; r++) {
+	for (size_t r = 0; r <= METRICS_MAX_NAMES; r++) {
+		if (r >= nm->nroutes && r < METRICS_MAX_NAMES)
+			continue;
 		for (size_t c = 0; c < METRICS_NCODES; c++) {
 			uint64_t v = metrics_sum(workers, n, 0, r * METRICS_NCODES + c);
 			char code[16];
@@ -407,7 +415,7 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 			else
 				snprintf(code, sizeof(code), "other");
 			fprintf(out, "hookstream_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
-				r < nm->nroutes ? nm->routes[r] : "other", code,
+				r < METRICS_MAX_NAMES ? nm->routes[r] : "other", code,
 				(unsigned long long)v);
 		}
 	}
@@ -438,4 +446,5 @@ metrics_render(struct metrics *const *workers, size_t n, const struct metrics_ga
 								c * METRICS_OUTCOMES + o));
 		}
 	}
+	pthread_mutex_unlock(&nm->names_lock);
 }

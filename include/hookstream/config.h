@@ -40,7 +40,7 @@ struct config_route {
 };
 
 struct config {
-	unsigned int refs; /* config_ref / config_free; one thread only */
+	unsigned int refs; /* config_ref / config_free (atomic: shared by worker threads) */
 	char *source;	   /* the file read, or CONFIG_BUILTIN_NAME */
 
 	char *listen;

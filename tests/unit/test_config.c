@@ -875,7 +875,8 @@ test_redis_url_errors_hide_password(void **state)
 		{ "redis://:s3cretpw%zz@h", "bad percent-escape in password" },
 		{ "redis://:s3cretpw%00@h", "bad percent-escape in password" },
 		{ "redis://s3cretpw@h", "credentials must be [user]:password@" },
-		{ "http://:s3cretpw@h", "expected redis://host:port[/db] or unix:///path" },
+		{ "http://:s3cretpw@h", "expected redis://host:port[/db], unix:///path or "
+					"redis+sentinel://host:port,.../master" },
 		{ "redis://:s3cretpw@", "missing host" },
 	};
 	(void)state;
