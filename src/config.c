@@ -846,6 +846,7 @@ static const char *const config_restart_only[] = {
 	"listen",	   "admin_listen",  "redis_url",     "spool_dir",
 	"spool_max_bytes", "stream_prefix", "stream_maxlen", "stream_retention",
 	"dedup_ttl",	   "groups",	    "wait_replicas", "wait_replicas_timeout",
+	"workers",
 };
 
 size_t

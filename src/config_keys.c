@@ -15,6 +15,9 @@
 const struct config_key config_keys[] = {
 	{ "listen", CONFIG_ADDRESS, "0.0.0.0:8080", 0, 0, false, "webhook listener, host:port",
 	  offsetof(struct config, listen) },
+	KEY_UINT(workers, "1", 1, 64,
+		 "event loops (threads) sharing the webhook port, each with its own Redis "
+		 "connection"),
 	{ "admin_listen", CONFIG_ADDRESS, "0.0.0.0:9090", 0, 0, false,
 	  "admin listener (/healthz, /readyz, /metrics), host:port",
 	  offsetof(struct config, admin_listen) },

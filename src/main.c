@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <getopt.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +30,44 @@
 
 extern char **environ;
 
+struct app;
+
+/* What a worker thread shows the main thread (admin, drain), copied on its
+ * own loop every SLOT_SNAP_MS. */
+struct slot_snap {
+	struct metrics_gauges g;
+	bool ready;
+	size_t inflight;
+};
+
+/*
+ * One worker. With workers = 1 it runs on the main loop (threaded false) and
+ * is read directly; with more, each has its own thread and loop, and the main
+ * thread reaches it only through messages (event_base_once) and its snapshot.
+ */
+struct slot {
+	struct app *app;
+	size_t index;
+	struct event_base *base;
+	struct worker *w;
+	bool threaded;
+	bool thread_started;
+	pthread_t thread;
+	struct event *snap_timer;
+	pthread_mutex_t mu;
+	struct slot_snap snap; /* guarded by mu */
+};
+
+#define SLOT_SNAP_MS 20
+
 struct app {
 	struct event_base *base;
 	const char *config_path; /* NULL: the built-in configuration */
 	struct config *cfg;
 	SSL_CTX *tls; /* the webhook listener's, or NULL */
 	uint64_t reloads_ok, reloads_failed;
-	struct worker *worker;
+	struct slot *slots;
+	size_t nslots;
 	struct admin *admin;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *drain_timer;
@@ -63,15 +96,98 @@ usage(FILE *out)
 		"Every setting can be overridden with HOOKSTREAM_<KEY>, e.g. HOOKSTREAM_ALLOW.\n");
 }
 
+/* This worker's gauges, readiness and requests in flight (on the main thread). */
+static struct slot_snap
+slot_read(struct slot *sl)
+{
+	struct slot_snap snap = { .g = { .redis_connected = 1 } };
+
+	if (sl->w == NULL)
+		return snap;
+	if (!sl->threaded) {
+		worker_add_gauges(sl->w, &snap.g);
+		snap.ready = worker_ready(sl->w);
+		snap.inflight = worker_inflight(sl->w);
+		return snap;
+	}
+	pthread_mutex_lock(&sl->mu);
+	snap = sl->snap;
+	pthread_mutex_unlock(&sl->mu);
+	return snap;
+}
+
+/* The worker's own copy of its numbers for the main thread (its loop). */
+static void
+slot_snap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slot *sl = arg;
+	struct slot_snap snap = { .g = { .redis_connected = 1 } };
+
+	(void)fd;
+	(void)what;
+	worker_add_gauges(sl->w, &snap.g);
+	snap.ready = worker_ready(sl->w);
+	snap.inflight = worker_inflight(sl->w);
+	pthread_mutex_lock(&sl->mu);
+	sl->snap = snap;
+	pthread_mutex_unlock(&sl->mu);
+}
+
+/* Every worker's gauges added up; readiness needs every worker ready (the
+ * kernel gives connections to any of them). */
+static bool
+app_gauges(struct app *a, struct metrics_gauges *g, size_t *inflight)
+{
+	bool ready = a->nslots > 0;
+
+	*inflight = 0;
+	for (size_t i = 0; i < a->nslots; i++) {
+		struct slot_snap sn = slot_read(&a->slots[i]);
+		const struct spool_stats *sp = &sn.g.spool;
+
+		ready = ready && sn.ready && a->slots[i].w != NULL;
+		*inflight += sn.inflight;
+		g->redis_connected = g->redis_connected && sn.g.redis_connected;
+		g->inflight += sn.g.inflight;
+		g->connections += sn.g.connections;
+		if (!sn.g.spool_enabled)
+			continue;
+		g->spool.writable =
+			g->spool_enabled ? g->spool.writable && sp->writable : sp->writable;
+		g->spool_enabled = true;
+		g->spool.bytes += sp->bytes;
+		g->spool.records += sp->records;
+		g->spool.appended += sp->appended;
+		g->spool.syncs += sp->syncs;
+		g->spool.write_errors += sp->write_errors;
+		g->spool.full += sp->full;
+		g->spool.replayed += sp->replayed;
+		g->spool.replay_errors += sp->replay_errors;
+		g->spool.corrupt_records += sp->corrupt_records;
+		g->spool.corrupt_bytes += sp->corrupt_bytes;
+		g->spool.segments_deleted += sp->segments_deleted;
+	}
+	return ready;
+}
+
+static size_t
+app_inflight(struct app *a)
+{
+	struct metrics_gauges g = { .redis_connected = 1 };
+	size_t inflight;
+
+	(void)app_gauges(a, &g, &inflight);
+	return inflight;
+}
+
 static bool
 app_ready(void *arg, FILE *out)
 {
 	struct app *a = arg;
 	struct metrics_gauges g = { .redis_connected = 1 };
-	bool ready = a->worker != NULL && worker_ready(a->worker) && !a->draining;
+	size_t inflight;
+	bool ready = app_gauges(a, &g, &inflight) && !a->draining;
 
-	if (a->worker != NULL)
-		worker_add_gauges(a->worker, &g);
 	fprintf(out, "{\"status\":\"%s\"", ready ? "ok" : "unavailable");
 	if (!ready)
 		fprintf(out, ",\"reason\":\"%s\"",
@@ -83,6 +199,8 @@ app_ready(void *arg, FILE *out)
 		fprintf(out, ",\"spool\":{\"records\":%llu,\"bytes\":%llu,\"writable\":%s}",
 			(unsigned long long)g.spool.records, (unsigned long long)g.spool.bytes,
 			g.spool.writable ? "true" : "false");
+	if (a->nslots > 1)
+		fprintf(out, ",\"workers\":%zu", a->nslots);
 	fputs("}\n", out);
 	return ready;
 }
@@ -91,7 +209,8 @@ static void
 app_render_metrics(void *arg, FILE *out)
 {
 	struct app *a = arg;
-	struct metrics *m[1] = { worker_metrics(a->worker) };
+	struct metrics *m[64];
+	size_t n = 0, inflight;
 	static char hiredis[16];
 	struct metrics_gauges g = { .redis_connected = 1,
 				    .libevent = event_get_version(),
@@ -100,18 +219,107 @@ app_render_metrics(void *arg, FILE *out)
 				    .openssl = OpenSSL_version(OPENSSL_VERSION) };
 
 	snprintf(hiredis, sizeof(hiredis), "%d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
-
-	worker_add_gauges(a->worker, &g);
+	for (size_t i = 0; i < a->nslots && n < HS_ARRAY_LEN(m); i++)
+		if (a->slots[i].w != NULL)
+			m[n++] = worker_metrics(a->slots[i].w);
+	(void)app_gauges(a, &g, &inflight);
 	g.reloads_ok = a->reloads_ok;
 	g.reloads_failed = a->reloads_failed;
-	metrics_render(m, 1, &g, out);
+	metrics_render(m, n, &g, out);
+}
+
+/* Run fn(arg) on the worker's loop: now for the inline worker, else as a
+ * message to its thread. */
+static void
+slot_post(struct slot *sl, event_callback_fn fn, void *arg)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (!sl->threaded)
+		fn(-1, EV_TIMEOUT, arg);
+	else if (event_base_once(sl->base, -1, EV_TIMEOUT, fn, arg, &now) < 0)
+		abort();
+}
+
+static void
+slot_stop_accepting_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker_stop_accepting(((struct slot *)arg)->w);
+}
+
+static void
+slot_spool_waiting_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slot *sl = arg;
+	size_t n = worker_spool_waiting(sl->w);
+
+	(void)fd;
+	(void)what;
+	if (n > 0)
+		log_fields(
+			LOG_LEVEL_WARN,
+			"shutdown timeout; spooling the requests still waiting for redis",
+			(struct log_field[]){ LOG_INT("worker", sl->index), LOG_INT("spooled", n) },
+			2);
+}
+
+struct reload_msg {
+	struct slot *sl;
+	struct config *cfg; /* a reference for this message */
+	SSL_CTX *tls;	    /* likewise, or NULL */
+};
+
+static void
+slot_reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct reload_msg *m = arg;
+
+	(void)fd;
+	(void)what;
+	worker_reload(m->sl->w, m->cfg, m->tls);
+	config_free(m->cfg);
+	SSL_CTX_free(m->tls);
+	free(m);
+}
+
+static void *
+slot_thread(void *arg)
+{
+	struct slot *sl = arg;
+
+	event_base_dispatch(sl->base);
+	return NULL;
+}
+
+/* Stop every worker thread (their loops end) and free every worker. */
+static void
+app_stop_workers(struct app *a)
+{
+	for (size_t i = 0; i < a->nslots; i++)
+		if (a->slots[i].thread_started)
+			event_base_loopexit(a->slots[i].base, NULL);
+	for (size_t i = 0; i < a->nslots; i++) {
+		struct slot *sl = &a->slots[i];
+
+		if (sl->thread_started) {
+			pthread_join(sl->thread, NULL);
+			sl->thread_started = false;
+		}
+		if (sl->snap_timer != NULL) {
+			event_free(sl->snap_timer);
+			sl->snap_timer = NULL;
+		}
+		worker_free(sl->w);
+		sl->w = NULL;
+	}
 }
 
 static void
 app_finish(struct app *a)
 {
-	worker_free(a->worker);
-	a->worker = NULL;
+	app_stop_workers(a);
 	admin_free(a->admin);
 	a->admin = NULL;
 	event_base_loopbreak(a->base);
@@ -121,7 +329,7 @@ static void
 app_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct app *a = arg;
-	size_t left = worker_inflight(a->worker);
+	size_t left = app_inflight(a);
 
 	(void)fd;
 	(void)what;
@@ -131,15 +339,13 @@ app_drain_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (timeutil_mono_us() >= a->drain_deadline_us) {
-		size_t spooled = a->spooled_at_deadline ? 0 : worker_spool_waiting(a->worker);
-
-		a->spooled_at_deadline = true;
-		if (spooled > 0) {
+		if (!a->spooled_at_deadline && a->cfg->spool_dir[0] != '\0') {
 			/* A local fsync away: a little more time for those answers. */
-			log_fields(LOG_LEVEL_WARN,
-				   "shutdown timeout; spooling the requests still waiting for "
-				   "redis",
+			a->spooled_at_deadline = true;
+			log_fields(LOG_LEVEL_WARN, "shutdown timeout; spooling what still waits",
 				   (struct log_field[]){ LOG_INT("inflight", left) }, 1);
+			for (size_t i = 0; i < a->nslots; i++)
+				slot_post(&a->slots[i], slot_spool_waiting_cb, &a->slots[i]);
 			a->drain_deadline_us = timeutil_mono_us() + 2000000u;
 		} else {
 			log_fields(LOG_LEVEL_WARN, "shutdown timeout; answering the rest 503",
@@ -219,7 +425,14 @@ app_reload(struct app *a)
 		return;
 	}
 	log_setup(cfg->log_level, cfg->log_format);
-	worker_reload(a->worker, cfg, tls);
+	for (size_t i = 0; i < a->nslots; i++) {
+		struct reload_msg *m = xmalloc(sizeof(*m));
+
+		if (tls != NULL)
+			SSL_CTX_up_ref(tls);
+		*m = (struct reload_msg){ .sl = &a->slots[i], .cfg = config_ref(cfg), .tls = tls };
+		slot_post(&a->slots[i], slot_reload_cb, m);
+	}
 	SSL_CTX_free(a->tls);
 	a->tls = tls;
 	config_free(a->cfg);
@@ -251,9 +464,10 @@ app_signal_cb(evutil_socket_t sig, short what, void *arg)
 	a->draining = true;
 	log_fields(LOG_LEVEL_INFO, "shutting down: no new connections, finishing in-flight",
 		   (struct log_field[]){ LOG_STR("signal", sig == SIGTERM ? "TERM" : "INT"),
-					 LOG_INT("inflight", worker_inflight(a->worker)) },
+					 LOG_INT("inflight", app_inflight(a)) },
 		   2);
-	worker_stop_accepting(a->worker);
+	for (size_t i = 0; i < a->nslots; i++)
+		slot_post(&a->slots[i], slot_stop_accepting_cb, &a->slots[i]);
 	a->drain_deadline_us = timeutil_mono_us() + a->cfg->shutdown_timeout * 1000000u;
 	app_drain_cb(-1, 0, a);
 }
@@ -271,11 +485,13 @@ app_raise_nofile(const struct config *cfg)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < cfg->max_connections + 64)
-		log_fields(LOG_LEVEL_WARN, "open file limit is below max_connections",
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < cfg->max_connections * cfg->workers + 64 * cfg->workers)
+		log_fields(LOG_LEVEL_WARN, "open file limit is below max_connections x workers",
 			   (struct log_field[]){ LOG_INT("nofile", rl.rlim_cur),
-						 LOG_INT("max_connections", cfg->max_connections) },
-			   2);
+						 LOG_INT("max_connections", cfg->max_connections),
+						 LOG_INT("workers", cfg->workers) },
+			   3);
 }
 
 static const char *
@@ -385,6 +601,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	app_raise_nofile(a.cfg);
 
+	/* Several loops post to each other: libevent must lock. Not needed (nor
+	 * paid for) with one. */
+	if (a.cfg->workers > 1 && evthread_use_pthreads() < 0) {
+		fprintf(stderr, "hookstream: cannot enable libevent threads\n");
+		SSL_CTX_free(a.tls);
+		config_free(a.cfg);
+		return 1;
+	}
 	a.base = event_base_new();
 	if (a.base == NULL) {
 		fprintf(stderr, "hookstream: cannot create the event loop\n");
@@ -393,11 +617,45 @@ main(int argc, char **argv)
 		return 1;
 	}
 	app_log_start(&a);
-	a.worker = worker_new(a.base, a.cfg, a.tls, err, sizeof(err));
-	if (a.worker == NULL) {
-		log_error("%s", err);
-		a.exit_status = 1;
-		goto out;
+	a.nslots = (size_t)a.cfg->workers;
+	a.slots = xcalloc(a.nslots, sizeof(*a.slots));
+	for (size_t i = 0; i < a.nslots; i++) {
+		struct slot *sl = &a.slots[i];
+
+		sl->app = &a;
+		sl->index = i;
+		sl->threaded = a.nslots > 1;
+		pthread_mutex_init(&sl->mu, NULL);
+		sl->base = sl->threaded ? event_base_new() : a.base;
+		if (sl->base == NULL)
+			abort();
+		sl->w = worker_new(sl->base, a.cfg, a.tls, i, a.nslots, err, sizeof(err));
+		if (sl->w == NULL) {
+			log_error("%s", err);
+			a.exit_status = 1;
+			goto out;
+		}
+		if (sl->threaded) {
+			struct timeval tv = { 0, SLOT_SNAP_MS * 1000 };
+
+			sl->snap_timer = event_new(sl->base, -1, EV_PERSIST, slot_snap_cb, sl);
+			if (sl->snap_timer == NULL)
+				abort();
+			event_add(sl->snap_timer, &tv);
+			slot_snap_cb(-1, 0, sl);
+		}
+	}
+	for (size_t i = 0; i < a.nslots; i++) {
+		struct slot *sl = &a.slots[i];
+
+		if (sl->threaded) {
+			if (pthread_create(&sl->thread, NULL, slot_thread, sl) != 0) {
+				log_error("cannot start worker thread %zu", i);
+				a.exit_status = 1;
+				goto out;
+			}
+			sl->thread_started = true;
+		}
 	}
 	a.admin = admin_new(a.base, a.cfg->admin_listen,
 			    &(struct admin_probe){ .ready = app_ready,
@@ -422,7 +680,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(a.base);
 out:
-	worker_free(a.worker);
+	app_stop_workers(&a);
 	admin_free(a.admin);
 	if (a.sig_term)
 		event_free(a.sig_term);
@@ -436,6 +694,12 @@ out:
 	 * decided and under way, so a late TERM/INT must not turn it into a kill. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
+	for (size_t i = 0; i < a.nslots; i++) {
+		if (a.slots[i].threaded && a.slots[i].base != NULL)
+			event_base_free(a.slots[i].base);
+		pthread_mutex_destroy(&a.slots[i].mu);
+	}
+	free(a.slots);
 	event_base_free(a.base);
 	SSL_CTX_free(a.tls);
 	config_free(a.cfg);

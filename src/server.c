@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -891,7 +892,26 @@ server_new(const struct server_deps *deps, char *err, size_t errlen)
 		snprintf(err, errlen, "listen: %s", why);
 		goto fail;
 	}
-	s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)port);
+	if (deps->reuseport) {
+		/* Several workers on one port: each its own socket, the kernel
+		 * spreads the connections (never set for one worker: a second
+		 * process could then share the port without an error). */
+		struct sockaddr_storage ss;
+		int sslen = (int)sizeof(ss);
+		struct evconnlistener *l = NULL;
+
+		if (evutil_parse_sockaddr_port(cfg->listen, (struct sockaddr *)&ss, &sslen) == 0)
+			l = evconnlistener_new_bind(s->base, NULL, NULL,
+						    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
+							    LEV_OPT_CLOSE_ON_FREE |
+							    LEV_OPT_CLOSE_ON_EXEC,
+						    1024, (struct sockaddr *)&ss, sslen);
+		s->sock = l != NULL ? evhttp_bind_listener(s->http, l) : NULL;
+		if (l != NULL && s->sock == NULL)
+			evconnlistener_free(l);
+	} else {
+		s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)port);
+	}
 	if (s->sock == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, strerror(errno));
 		goto fail;

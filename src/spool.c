@@ -30,6 +30,7 @@
 #define SPOOL_REPLAY_WINDOW   128
 #define SPOOL_TICK_MS	      100
 #define SPOOL_RETRY_MS	      1000
+#define SPOOL_MAX_ADOPT	      64
 
 struct spool_waiter {
 	spool_done_cb cb;
@@ -47,6 +48,8 @@ struct spool_job {
 
 struct segment {
 	uint64_t seq;
+	int dirfd;	  /* the directory it is in (borrowed from the spool) */
+	bool adopted;	  /* another directory's: replayed and deleted, never written */
 	uint64_t bytes;	  /* durable bytes */
 	uint64_t records; /* whole records (after a scan) or durable appends */
 	bool scanned;	  /* damage already counted and logged */
@@ -71,6 +74,8 @@ struct spool {
 	struct publisher *pub;
 	char *dir;
 	int dirfd, lockfd;
+	int adopt_fd[SPOOL_MAX_ADOPT], adopt_lock[SPOOL_MAX_ADOPT];
+	size_t nadopt;
 	uint64_t max_bytes, segment_bytes;
 
 	struct segment *segs, *last; /* oldest first */
@@ -204,21 +209,24 @@ writer_main(void *arg)
 
 /* ---- segments ---- */
 
+/* One of this spool's own segments (adopted ones are never written). */
 static struct segment *
 segment_find(struct spool *sp, uint64_t seq)
 {
 	for (struct segment *g = sp->segs; g != NULL; g = g->next)
-		if (g->seq == seq)
+		if (g->seq == seq && !g->adopted)
 			return g;
 	return NULL;
 }
 
 static struct segment *
-segment_add(struct spool *sp, uint64_t seq)
+segment_add_in(struct spool *sp, uint64_t seq, int dirfd, bool adopted)
 {
 	struct segment *g = xcalloc(1, sizeof(*g));
 
 	g->seq = seq;
+	g->dirfd = dirfd;
+	g->adopted = adopted;
 	if (sp->last != NULL)
 		sp->last->next = g;
 	else
@@ -349,16 +357,23 @@ segment_scan(struct spool *sp, struct segment *g, const char *data, size_t len, 
 	return n;
 }
 
-static int
-spool_load_existing(struct spool *sp, char *err, size_t errlen)
+static struct segment *
+segment_add(struct spool *sp, uint64_t seq)
 {
-	DIR *d = fdopendir(dup(sp->dirfd));
+	return segment_add_in(sp, seq, sp->dirfd, false);
+}
+
+/* The segments in dirfd (dir names it in messages), oldest first. */
+static int
+spool_load_dir(struct spool *sp, int dirfd, const char *dir, bool adopted, char *err, size_t errlen)
+{
+	DIR *d = fdopendir(dup(dirfd));
 	uint64_t *seqs = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 
 	if (d == NULL) {
-		snprintf(err, errlen, "spool_dir %s: %s", sp->dir, strerror(errno));
+		snprintf(err, errlen, "spool_dir %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -393,30 +408,67 @@ spool_load_existing(struct spool *sp, char *err, size_t errlen)
 		int e;
 
 		segment_name(seqs[i], name);
-		e = read_file(sp->dirfd, name, &data, &len);
+		e = read_file(dirfd, name, &data, &len);
 		if (e < 0) {
-			snprintf(err, errlen, "spool_dir %s: cannot read %s: %s", sp->dir, name,
+			snprintf(err, errlen, "spool_dir %s: cannot read %s: %s", dir, name,
 				 strerror(-e));
 			free(data);
 			free(seqs);
 			return -1;
 		}
-		g = segment_add(sp, seqs[i]);
+		g = segment_add_in(sp, seqs[i], dirfd, adopted);
 		g->bytes = len;
 		g->records = segment_scan(sp, g, data, len, NULL, NULL);
 		sp->disk_bytes += len;
 		sp->st.records += g->records;
 		free(data);
 	}
-	sp->cur_seq = n > 0 ? seqs[n - 1] + 1 : 1;
+	if (!adopted)
+		sp->cur_seq = n > 0 ? seqs[n - 1] + 1 : 1;
 	if (n > 0)
 		log_fields(LOG_LEVEL_INFO, "spool holds records from a previous run; replaying",
-			   (struct log_field[]){ LOG_INT("segments", n),
+			   (struct log_field[]){ LOG_STR("dir", dir), LOG_INT("segments", n),
 						 LOG_INT("records", sp->st.records),
 						 LOG_INT("bytes", sp->disk_bytes) },
-			   3);
+			   4);
 	free(seqs);
 	return 0;
+}
+
+/*
+ * Another directory's leftovers (a spool of a worker that no longer exists):
+ * lock it and queue its segments for replay ahead of ours. One that another
+ * process holds is left alone.
+ */
+static int
+spool_adopt(struct spool *sp, const char *dir, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), lock;
+
+	if (fd < 0)
+		return errno == ENOENT
+			       ? 0
+			       : (snprintf(err, errlen, "spool_dir %s: %s", dir, strerror(errno)),
+				  -1);
+	lock = openat(fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		log_fields(LOG_LEVEL_WARN, "spool directory in use by another process; not adopted",
+			   (struct log_field[]){ LOG_STR("dir", dir) }, 1);
+		if (lock >= 0)
+			close(lock);
+		close(fd);
+		return 0;
+	}
+	if (sp->nadopt == SPOOL_MAX_ADOPT) {
+		close(lock);
+		close(fd);
+		snprintf(err, errlen, "spool_dir %s: too many spool directories to adopt", dir);
+		return -1;
+	}
+	sp->adopt_fd[sp->nadopt] = fd;
+	sp->adopt_lock[sp->nadopt] = lock;
+	sp->nadopt++;
+	return spool_load_dir(sp, fd, dir, true, err, errlen);
 }
 
 /* ---- appends ---- */
@@ -640,13 +692,14 @@ replay_load(struct spool *sp)
 	char name[32];
 	int e;
 
-	if (g == NULL || g->seq == sp->cur_seq || (sp->busy != NULL && sp->busy->seq == g->seq))
+	if (g == NULL || (!g->adopted &&
+			  (g->seq == sp->cur_seq || (sp->busy != NULL && sp->busy->seq == g->seq))))
 		return false;
 	segment_name(g->seq, name);
 	rp = xcalloc(1, sizeof(*rp));
 	rp->seg = g;
 	rp->first_failed = SIZE_MAX;
-	e = read_file(sp->dirfd, name, &rp->data, &rp->len);
+	e = read_file(g->dirfd, name, &rp->data, &rp->len);
 	if (e == -ENOENT) /* a segment whose first write failed */
 		e = 0;
 	if (e < 0) {
@@ -675,7 +728,8 @@ replay_step(struct spool *sp)
 	if (rp == NULL) {
 		/* Nothing on disk waits but the segment being written: close it so
 		 * it can be replayed (and new appends start a new one). */
-		if (sp->segs != NULL && sp->segs->seq == sp->cur_seq && sp->segs->bytes > 0)
+		if (sp->segs != NULL && !sp->segs->adopted && sp->segs->seq == sp->cur_seq &&
+		    sp->segs->bytes > 0)
 			sp->cur_seq++;
 		if (!replay_load(sp))
 			return;
@@ -713,7 +767,7 @@ replay_step(struct spool *sp)
 		char name[32];
 
 		segment_name(rp->seg->seq, name);
-		if (unlinkat(sp->dirfd, name, 0) < 0 && errno != ENOENT) {
+		if (unlinkat(rp->seg->dirfd, name, 0) < 0 && errno != ENOENT) {
 			log_fields(LOG_LEVEL_ERROR, "cannot delete a replayed spool segment",
 				   (struct log_field[]){ LOG_STR("segment", name),
 							 LOG_STR("error", strerror(errno)) },
@@ -786,7 +840,10 @@ spool_open(struct event_base *base, struct publisher *pub, const struct spool_op
 			 sp->dir);
 		goto fail;
 	}
-	if (spool_load_existing(sp, err, errlen) < 0)
+	for (size_t i = 0; i < opt->nadopt; i++)
+		if (spool_adopt(sp, opt->adopt[i], err, errlen) < 0)
+			goto fail;
+	if (spool_load_dir(sp, sp->dirfd, sp->dir, false, err, errlen) < 0)
 		goto fail;
 	sp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sp->efd < 0) {
@@ -849,6 +906,10 @@ spool_free(struct spool *sp)
 		close(sp->efd);
 	if (sp->lockfd >= 0)
 		close(sp->lockfd);
+	for (size_t i = 0; i < sp->nadopt; i++) {
+		close(sp->adopt_lock[i]);
+		close(sp->adopt_fd[i]);
+	}
 	if (sp->dirfd >= 0)
 		close(sp->dirfd);
 	pthread_mutex_destroy(&sp->mu);

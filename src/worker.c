@@ -3,8 +3,12 @@
  * worker: wires server, publisher and metrics for one event_base, and derives
  * what they share: the category list (metric labels, consumer-group streams).
  */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hookstream/classify.h"
 #include "hookstream/config.h"
@@ -72,8 +76,61 @@ worker_learn(struct worker *w, const struct config *cfg)
 	free(paths);
 }
 
+/*
+ * The spool of worker index of count: spool_dir itself for one worker, else
+ * spool_dir/w<index>. What another workers setting left behind is adopted
+ * (replayed, then deleted): by the only worker, every w<N>; by worker 0 of
+ * several, spool_dir's own segments and every w<N> with N >= count.
+ */
+static struct spool *
+worker_spool(struct worker *w, const struct config *cfg, size_t index, size_t count, char *err,
+	     size_t errlen)
+{
+	struct spool_options sopt = { .max_bytes = cfg->spool_max_bytes };
+	char *own =
+		count == 1 ? xstrdup(cfg->spool_dir) : xasprintf("%s/w%zu", cfg->spool_dir, index);
+	char *adopt[65];
+	size_t nadopt = 0;
+	struct spool *sp;
+
+	if (count > 1 && mkdir(cfg->spool_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "spool_dir %s: cannot create it: %s", cfg->spool_dir,
+			 strerror(errno));
+		free(own);
+		return NULL;
+	}
+	if (index == 0) {
+		DIR *d = opendir(cfg->spool_dir);
+		struct dirent *de;
+
+		if (count > 1)
+			adopt[nadopt++] = xstrdup(cfg->spool_dir);
+		while (d != NULL && (de = readdir(d)) != NULL && nadopt < HS_ARRAY_LEN(adopt)) {
+			unsigned int k;
+			char back[32];
+
+			if (sscanf(de->d_name, "w%u", &k) != 1)
+				continue;
+			snprintf(back, sizeof(back), "w%u", k);
+			if (strcmp(back, de->d_name) == 0 && (count == 1 || k >= count))
+				adopt[nadopt++] = xasprintf("%s/%s", cfg->spool_dir, de->d_name);
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	sopt.dir = own;
+	sopt.adopt = (const char *const *)adopt;
+	sopt.nadopt = nadopt;
+	sp = spool_open(w->base, w->pub, &sopt, err, errlen);
+	for (size_t i = 0; i < nadopt; i++)
+		free(adopt[i]);
+	free(own);
+	return sp;
+}
+
 struct worker *
-worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, char *err, size_t errlen)
+worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, size_t index, size_t count,
+	   char *err, size_t errlen)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	struct publish_options popt;
@@ -98,10 +155,7 @@ worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, char *err,
 						 (unsigned int)cfg->wait_replicas_timeout };
 	w->pub = publisher_new(base, &popt);
 	if (cfg->spool_dir[0] != '\0') {
-		struct spool_options sopt = { .dir = cfg->spool_dir,
-					      .max_bytes = cfg->spool_max_bytes };
-
-		w->spool = spool_open(base, w->pub, &sopt, err, errlen);
+		w->spool = worker_spool(w, cfg, index, count, err, errlen);
 		if (w->spool == NULL) {
 			worker_free(w);
 			return NULL;
@@ -112,7 +166,8 @@ worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, char *err,
 				     .pub = w->pub,
 				     .spool = w->spool,
 				     .metrics = w->metrics,
-				     .tls = tls };
+				     .tls = tls,
+				     .reuseport = count > 1 };
 	w->server = server_new(&deps, err, errlen);
 	if (w->server == NULL) {
 		worker_free(w);

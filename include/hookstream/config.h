@@ -44,6 +44,7 @@ struct config {
 	char *source;	   /* the file read, or CONFIG_BUILTIN_NAME */
 
 	char *listen;
+	uint64_t workers;
 	char *admin_listen;
 	char *redis_url_text;
 	struct redis_url redis;

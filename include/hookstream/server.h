@@ -8,6 +8,7 @@
 #define HOOKSTREAM_SERVER_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,7 @@ struct server_deps {
 	struct publisher *pub;	 /* borrowed */
 	struct spool *spool;	 /* borrowed; NULL: no spool */
 	SSL_CTX *tls;		 /* the server takes a reference; NULL: plain HTTP */
+	bool reuseport;		 /* share the port with other workers (SO_REUSEPORT) */
 	struct metrics *metrics; /* borrowed */
 };
 

@@ -31,6 +31,11 @@ struct spool_options {
 	const char *dir;	/* created (0700) when missing */
 	uint64_t max_bytes;	/* appends past this fail with -ENOSPC */
 	uint64_t segment_bytes; /* a segment is closed past this size; 0: 8 MiB */
+	/* Other spool directories whose segments this spool replays (and
+	 * deletes) before its own, e.g. those of workers that no longer exist.
+	 * Missing ones are skipped; ones another process locks are left alone. */
+	const char *const *adopt;
+	size_t nadopt;
 };
 
 struct spool_stats {

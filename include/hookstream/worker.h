@@ -20,9 +20,11 @@ struct worker;
 
 /* Start a worker on base with cfg (both borrowed; they outlive it). Returns
  * NULL with a message in err when the listener cannot be bound. */
-/* tls: the webhook listener's context (the server takes a reference), or NULL. */
-struct worker *worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, char *err,
-			  size_t errlen);
+/* tls: the webhook listener's context (the server takes a reference), or
+ * NULL. index of count: which worker this is (its spool directory, and
+ * whether the port is shared). */
+struct worker *worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, size_t index,
+			  size_t count, char *err, size_t errlen);
 
 /* Serve with cfg from now on (see server_reload); cfg must differ from the
  * current one only in keys a reload may change (config_restart_changes). */
