@@ -17,6 +17,7 @@
 #include "hookstream/log.h"
 #include "hookstream/publish.h"
 #include "hookstream/xalloc.h"
+#include "publish_int.h"
 
 #define PUBLISH_BACKOFF_MIN_MS 100u
 #define PUBLISH_BACKOFF_MAX_MS 5000u
@@ -66,7 +67,7 @@ enum publisher_state {
 	PUBLISHER_READY,
 };
 
-struct publisher {
+struct pubnode {
 	struct event_base *base;
 	struct publish_options opt;
 	redisAsyncContext *ac;
@@ -88,23 +89,24 @@ struct publisher {
 
 /* One script call, kept until its reply so NOSCRIPT can be retried with EVAL. */
 struct publish_op {
-	struct publisher *pub;
+	struct pubnode *pub;
 	publish_done_cb cb;
 	void *arg;
 	size_t n;
 	bool retried;
 	bool plain;			    /* a bare XADD: the reply is the entry id */
 	struct publish_item_result *stored; /* kept while WAIT runs */
+	bool asking;			    /* Redis Cluster ASK: send ASKING first */
 	int argc;
 	const char **argv;
 	size_t *argvlen;
 };
 
-static void publisher_connect(struct publisher *p);
-static void publisher_discover(struct publisher *p);
+static void publisher_connect(struct pubnode *p);
+static void publisher_discover(struct pubnode *p);
 
 static void
-publisher_schedule_retry(struct publisher *p)
+publisher_schedule_retry(struct pubnode *p)
 {
 	struct timeval tv;
 	unsigned int delay;
@@ -137,7 +139,7 @@ publisher_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 publisher_handshake_cb(redisAsyncContext *c, void *r, void *privdata)
 {
-	struct publisher *p = c->data;
+	struct pubnode *p = c->data;
 	redisReply *reply = r;
 	const char *step = privdata;
 
@@ -189,7 +191,7 @@ publisher_handshake_cb(redisAsyncContext *c, void *r, void *privdata)
 
 /* XGROUP CREATE ... MKSTREAM for every group on streams[from..]. */
 static void
-publisher_send_groups(struct publisher *p, size_t from)
+publisher_send_groups(struct pubnode *p, size_t from)
 {
 	for (size_t s = from; s < p->opt.nstreams; s++) {
 		for (size_t g = 0; g < p->opt.ngroups; g++) {
@@ -204,7 +206,7 @@ publisher_send_groups(struct publisher *p, size_t from)
 }
 
 void
-publisher_set_streams(struct publisher *p, const char *const *streams, size_t n)
+pubnode_set_streams(struct pubnode *p, const char *const *streams, size_t n)
 {
 	size_t had = p->opt.nstreams;
 
@@ -217,7 +219,7 @@ publisher_set_streams(struct publisher *p, const char *const *streams, size_t n)
 }
 
 static void
-publisher_send_handshake(struct publisher *p)
+publisher_send_handshake(struct pubnode *p)
 {
 	const struct redis_url *u = p->opt.url;
 
@@ -260,7 +262,7 @@ publisher_send_handshake(struct publisher *p)
 static void
 publisher_connect_cb(const redisAsyncContext *c, int status)
 {
-	struct publisher *p = c->data;
+	struct pubnode *p = c->data;
 
 	evtimer_del(p->connect_timer);
 	if (status != REDIS_OK) {
@@ -277,7 +279,7 @@ publisher_connect_cb(const redisAsyncContext *c, int status)
 static void
 publisher_disconnect_cb(const redisAsyncContext *c, int status)
 {
-	struct publisher *p = c->data;
+	struct pubnode *p = c->data;
 
 	evtimer_del(p->connect_timer);
 	if (!p->stopping)
@@ -291,7 +293,7 @@ publisher_disconnect_cb(const redisAsyncContext *c, int status)
 static void
 publisher_connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct publisher *p = arg;
+	struct pubnode *p = arg;
 	redisAsyncContext *ac = p->ac;
 
 	(void)fd;
@@ -324,7 +326,7 @@ publisher_connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 publisher_sentinel_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 {
-	struct publisher *p = c->data;
+	struct pubnode *p = c->data;
 	redisReply *reply = r;
 	const struct redis_url_host *s = privdata;
 
@@ -362,7 +364,7 @@ publisher_sentinel_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 static void
 publisher_sentinel_connect_cb(const redisAsyncContext *c, int status)
 {
-	struct publisher *p = c->data;
+	struct pubnode *p = c->data;
 
 	if (status != REDIS_OK) {
 		/* hiredis frees the context; no disconnect callback follows. */
@@ -377,7 +379,7 @@ publisher_sentinel_connect_cb(const redisAsyncContext *c, int status)
 static void
 publisher_sentinel_disconnect_cb(const redisAsyncContext *c, int status)
 {
-	struct publisher *p = c->data;
+	struct pubnode *p = c->data;
 
 	(void)status;
 	evtimer_del(p->connect_timer);
@@ -395,7 +397,7 @@ publisher_sentinel_disconnect_cb(const redisAsyncContext *c, int status)
 /* Ask the next sentinel where the master is; after a whole round without an
  * answer, back off and start again. */
 static void
-publisher_discover(struct publisher *p)
+publisher_discover(struct pubnode *p)
 {
 	const struct redis_url *u = p->opt.url;
 	const struct redis_url_host *s;
@@ -406,12 +408,12 @@ publisher_discover(struct publisher *p)
 
 	if (p->stopping)
 		return;
-	if (p->sentinels_tried >= u->nsentinels) {
+	if (p->sentinels_tried >= u->nhosts) {
 		p->sentinels_tried = 0;
 		publisher_schedule_retry(p);
 		return;
 	}
-	s = &u->sentinels[p->sentinel_next % u->nsentinels];
+	s = &u->hosts[p->sentinel_next % u->nhosts];
 	p->sentinel_next++;
 	p->sentinels_tried++;
 	sac = redisAsyncConnect(s->host, s->port);
@@ -435,7 +437,7 @@ publisher_discover(struct publisher *p)
 }
 
 static void
-publisher_connect(struct publisher *p)
+publisher_connect(struct pubnode *p)
 {
 	const struct redis_url *u = p->opt.url;
 	struct timeval tv = { p->opt.connect_timeout_ms / 1000,
@@ -470,10 +472,10 @@ publisher_connect(struct publisher *p)
 	evtimer_add(p->connect_timer, &tv);
 }
 
-struct publisher *
-publisher_new(struct event_base *base, const struct publish_options *opt)
+struct pubnode *
+pubnode_new(struct event_base *base, const struct publish_options *opt)
 {
-	struct publisher *p = xcalloc(1, sizeof(*p));
+	struct pubnode *p = xcalloc(1, sizeof(*p));
 
 	p->base = base;
 	p->opt = *opt;
@@ -489,7 +491,7 @@ publisher_new(struct event_base *base, const struct publish_options *opt)
 }
 
 void
-publisher_free(struct publisher *p)
+pubnode_free(struct pubnode *p)
 {
 	if (p == NULL)
 		return;
@@ -513,13 +515,13 @@ publisher_free(struct publisher *p)
 }
 
 bool
-publisher_ready(const struct publisher *p)
+pubnode_ready(const struct pubnode *p)
 {
 	return p->state == PUBLISHER_READY;
 }
 
 size_t
-publisher_pending(const struct publisher *p)
+pubnode_pending(const struct pubnode *p)
 {
 	return p->pending;
 }
@@ -534,8 +536,14 @@ publish_op_free(struct publish_op *op)
 static void publish_reply_cb(redisAsyncContext *c, void *r, void *privdata);
 
 static int
-publish_send(struct publisher *p, struct publish_op *op)
+publish_send(struct pubnode *p, struct publish_op *op)
 {
+	/* ASKING holds for the next command only: it goes right before, in the
+	 * same pipeline (its +OK needs no callback). */
+	if (op->asking && !op->retried &&
+	    redisAsyncCommandArgv(p->ac, NULL, NULL, 1, (const char *[]){ "ASKING" }, NULL) !=
+		    REDIS_OK)
+		return -EAGAIN;
 	if (redisAsyncCommandArgv(p->ac, publish_reply_cb, op, op->argc, op->argv, op->argvlen) !=
 	    REDIS_OK)
 		return -EAGAIN;
@@ -576,7 +584,7 @@ publish_wait_cb(redisAsyncContext *c, void *r, void *privdata)
 
 /* Stored: answer now, or first WAIT for the replicas. */
 static void
-publish_done(struct publisher *p, struct publish_op *op, const struct publish_item_result *items)
+publish_done(struct pubnode *p, struct publish_op *op, const struct publish_item_result *items)
 {
 	struct publish_result res = { .n = op->n, .items = items };
 	char nrep[24], tmo[24];
@@ -602,7 +610,7 @@ static void
 publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 {
 	struct publish_op *op = privdata;
-	struct publisher *p = op->pub;
+	struct pubnode *p = op->pub;
 	redisReply *reply = r;
 	struct publish_item_result items[64];
 
@@ -625,7 +633,15 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 			if (publish_send(p, op) == 0)
 				return;
 		}
-		log_fields(LOG_LEVEL_ERROR, "redis rejected the publish script",
+		/* Redirections are routine in a cluster; a failing script is not. */
+		log_fields(strncmp(reply->str, "MOVED ", 6) == 0 ||
+					   strncmp(reply->str, "ASK ", 4) == 0
+				   ? LOG_LEVEL_DEBUG
+			   : strncmp(reply->str, "TRYAGAIN", 8) == 0 ||
+					   strncmp(reply->str, "CLUSTERDOWN", 11) == 0
+				   ? LOG_LEVEL_WARN
+				   : LOG_LEVEL_ERROR,
+			   "redis rejected the publish script",
 			   (struct log_field[]){ LOG_STR("error", reply->str) }, 1);
 		/* A master demoted by a failover: find the new one. */
 		if (strncmp(reply->str, "READONLY", 8) == 0 && p->state == PUBLISHER_READY &&
@@ -633,7 +649,9 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 			p->state = PUBLISHER_CONNECTING;
 			redisAsyncDisconnect(p->ac);
 		}
-		publish_fail(op, -EIO, "redis error");
+		/* The text goes to the caller: MOVED/ASK/TRYAGAIN matter to the
+		 * cluster layer. */
+		publish_fail(op, -EIO, reply->str);
 		return;
 	}
 	if (op->plain) {
@@ -669,8 +687,8 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 }
 
 int
-publish_submit(struct publisher *p, const struct publish_item *items, size_t n, publish_done_cb cb,
-	       void *arg)
+pubnode_submit(struct pubnode *p, const struct publish_item *items, size_t n, bool asking,
+	       publish_done_cb cb, void *arg)
 {
 	char ttl[24], maxlen[24], per[8];
 	const char *head[6] = { "EVALSHA", p->sha, NULL, ttl, maxlen, per };
@@ -719,6 +737,7 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n, 
 	op->retried = false;
 	op->plain = false;
 	op->stored = NULL;
+	op->asking = asking;
 	op->argc = (int)argc;
 	op->argv = (const char **)(op + 1);
 	op->argvlen = (size_t *)(op->argv + argc);
@@ -754,7 +773,7 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n, 
 }
 
 int
-publish_append(struct publisher *p, const char *stream, uint64_t maxlen, const char *const *fields,
+pubnode_append(struct pubnode *p, const char *stream, uint64_t maxlen, const char *const *fields,
 	       const size_t *lens, size_t nfields, publish_done_cb cb, void *arg)
 {
 	char ml[24];

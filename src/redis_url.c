@@ -131,6 +131,48 @@ redis_url_credentials(const char *p, const char *slash, struct redis_url *out, c
 	return at + 1;
 }
 
+/* A comma-separated host[:port] list in [p, end) into out->hosts. */
+static const char *
+redis_url_hosts(const char *p, const char *end, int default_port, struct redis_url *out)
+{
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *e = comma ? comma : end;
+		struct redis_url_host h;
+		const char *bad;
+
+		if (out->nhosts == 16)
+			return "at most 16 hosts";
+		bad = redis_url_hostport(p, e, default_port, &h.host, &h.port);
+		if (bad != NULL)
+			return bad;
+		out->hosts = xrealloc(out->hosts, (out->nhosts + 1) * sizeof(*out->hosts));
+		out->hosts[out->nhosts++] = h;
+		p = comma ? comma + 1 : e;
+	}
+	return out->nhosts == 0 ? "missing host" : NULL;
+}
+
+/* redis+cluster://[cred@]host[:port],...[/]: seed nodes (database 0 only). */
+static int
+redis_url_parse_cluster(const char *p, struct redis_url *out, const char **why)
+{
+	const char *end = p + strlen(p);
+	const char *slash = strchr(p, '/');
+
+	out->kind = REDIS_URL_CLUSTER;
+	if (slash != NULL && slash + 1 != end)
+		return redis_url_fail(out, why,
+				      "redis+cluster:// has no database (a cluster has only 0)");
+	if (slash == NULL)
+		slash = end;
+	p = redis_url_credentials(p, slash, out, why);
+	if (p == NULL)
+		return redis_url_fail(out, why, *why);
+	*why = redis_url_hosts(p, slash, 6379, out);
+	return *why != NULL ? redis_url_fail(out, why, *why) : 0;
+}
+
 static int
 redis_url_parse_sentinel(const char *p, struct redis_url *out, const char **why)
 {
@@ -144,24 +186,9 @@ redis_url_parse_sentinel(const char *p, struct redis_url *out, const char **why)
 	p = redis_url_credentials(p, slash, out, why);
 	if (p == NULL)
 		return redis_url_fail(out, why, *why);
-	while (p < slash) {
-		const char *comma = memchr(p, ',', (size_t)(slash - p));
-		const char *e = comma ? comma : slash;
-		struct redis_url_host h;
-		const char *bad;
-
-		if (out->nsentinels == 16)
-			return redis_url_fail(out, why, "at most 16 sentinels");
-		bad = redis_url_hostport(p, e, 26379, &h.host, &h.port);
-		if (bad != NULL)
-			return redis_url_fail(out, why, bad);
-		out->sentinels =
-			xrealloc(out->sentinels, (out->nsentinels + 1) * sizeof(*out->sentinels));
-		out->sentinels[out->nsentinels++] = h;
-		p = comma ? comma + 1 : e;
-	}
-	if (out->nsentinels == 0)
-		return redis_url_fail(out, why, "missing host");
+	*why = redis_url_hosts(p, slash, 26379, out);
+	if (*why != NULL)
+		return redis_url_fail(out, why, *why);
 	name = slash + 1;
 	name_end = strchr(name, '/');
 	if (name_end == NULL)
@@ -192,6 +219,8 @@ redis_url_parse(const char *text, struct redis_url *out, const char **why)
 		return redis_url_parse_unix(text + 7, out, why);
 	if (strncmp(text, "redis+sentinel://", 17) == 0)
 		return redis_url_parse_sentinel(text + 17, out, why);
+	if (strncmp(text, "redis+cluster://", 16) == 0)
+		return redis_url_parse_cluster(text + 16, out, why);
 	if (strncmp(text, "rediss://", 9) == 0)
 		return redis_url_fail(out, why,
 				      "rediss:// (TLS to Redis) is not supported by hiredis 0.14");
@@ -225,9 +254,9 @@ redis_url_fini(struct redis_url *u)
 	free(u->host);
 	free(u->path);
 	free(u->user);
-	for (size_t i = 0; i < u->nsentinels; i++)
-		free(u->sentinels[i].host);
-	free(u->sentinels);
+	for (size_t i = 0; i < u->nhosts; i++)
+		free(u->hosts[i].host);
+	free(u->hosts);
 	free(u->master);
 	if (u->password != NULL) {
 		explicit_bzero(u->password, strlen(u->password));
@@ -245,15 +274,17 @@ redis_url_redacted(const struct redis_url *u, char *buf, size_t len)
 
 	if (u->kind == REDIS_URL_UNIX) {
 		snprintf(buf, len, "unix://%s?db=%d", u->path, u->db);
-	} else if (u->kind == REDIS_URL_SENTINEL) {
-		size_t n = (size_t)snprintf(buf, len, "redis+sentinel://%s%s%s", user, colon, cred);
+	} else if (u->kind == REDIS_URL_SENTINEL || u->kind == REDIS_URL_CLUSTER) {
+		size_t n = (size_t)snprintf(buf, len, "redis+%s://%s%s%s",
+					    u->kind == REDIS_URL_CLUSTER ? "cluster" : "sentinel",
+					    user, colon, cred);
 
-		for (size_t i = 0; i < u->nsentinels && n < len; i++)
-			n += (size_t)snprintf(
-				buf + n, len - n,
-				strchr(u->sentinels[i].host, ':') ? "%s[%s]:%d" : "%s%s:%d",
-				i ? "," : "", u->sentinels[i].host, u->sentinels[i].port);
-		if (n < len)
+		for (size_t i = 0; i < u->nhosts && n < len; i++)
+			n += (size_t)snprintf(buf + n, len - n,
+					      strchr(u->hosts[i].host, ':') ? "%s[%s]:%d"
+									    : "%s%s:%d",
+					      i ? "," : "", u->hosts[i].host, u->hosts[i].port);
+		if (n < len && u->kind == REDIS_URL_SENTINEL)
 			snprintf(buf + n, len - n, "/%s/%d", u->master, u->db);
 	} else if (strchr(u->host, ':') != NULL)
 		snprintf(buf, len, "redis://%s%s%s[%s]:%d/%d", user, colon, cred, u->host, u->port,

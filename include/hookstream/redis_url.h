@@ -4,7 +4,9 @@
  * (host may be [IPv6]; user and password percent-decoded),
  * unix:///path[?db=N], and
  * redis+sentinel://[[user]:password@]host[:port],host[:port].../master[/db]
- * (sentinels, default port 26379; the credentials and db are the master's).
+ * (sentinels, default port 26379; the credentials and db are the master's),
+ * and redis+cluster://[[user]:password@]host[:port],... (seed nodes of a
+ * Redis Cluster; database 0).
  * Pure.
  */
 #ifndef HOOKSTREAM_REDIS_URL_H
@@ -18,6 +20,7 @@ enum redis_url_kind {
 	REDIS_URL_TCP,
 	REDIS_URL_UNIX,
 	REDIS_URL_SENTINEL,
+	REDIS_URL_CLUSTER,
 };
 
 struct redis_url_host {
@@ -33,9 +36,9 @@ struct redis_url {
 	char *user;	/* NULL when absent; owned */
 	char *password; /* NULL when absent; owned; secret */
 	int db;		/* 0.. */
-	/* SENTINEL: where to ask for the master, and its name */
-	struct redis_url_host *sentinels; /* owned */
-	size_t nsentinels;
+	/* SENTINEL: the sentinels and the master's name; CLUSTER: seed nodes */
+	struct redis_url_host *hosts; /* owned */
+	size_t nhosts;
 	char *master; /* owned */
 };
 

@@ -301,13 +301,13 @@ test_sentinel(void **state)
 				&why),
 		0);
 	assert_int_equal(u.kind, REDIS_URL_SENTINEL);
-	assert_int_equal(u.nsentinels, 3);
-	assert_string_equal(u.sentinels[0].host, "h1");
-	assert_int_equal(u.sentinels[0].port, 26379);
-	assert_string_equal(u.sentinels[1].host, "h2");
-	assert_int_equal(u.sentinels[1].port, 26380);
-	assert_string_equal(u.sentinels[2].host, "::1");
-	assert_int_equal(u.sentinels[2].port, 7);
+	assert_int_equal(u.nhosts, 3);
+	assert_string_equal(u.hosts[0].host, "h1");
+	assert_int_equal(u.hosts[0].port, 26379);
+	assert_string_equal(u.hosts[1].host, "h2");
+	assert_int_equal(u.hosts[1].port, 26380);
+	assert_string_equal(u.hosts[2].host, "::1");
+	assert_int_equal(u.hosts[2].port, 7);
 	assert_string_equal(u.master, "mymaster");
 	assert_int_equal(u.db, 2);
 	assert_string_equal(u.password, "s3cr@t");
@@ -331,10 +331,41 @@ test_sentinel(void **state)
 		if (why == NULL || strcmp(why, bad[i].why) != 0)
 			fail_msg("\"%s\": why \"%s\", want \"%s\"", bad[i].text,
 				 why ? why : "(null)", bad[i].why);
-		assert_null(u.sentinels);
+		assert_null(u.hosts);
 		assert_null(u.master);
 		assert_null(u.password);
 	}
+}
+
+static void
+test_cluster_url(void **state)
+{
+	struct redis_url u;
+	const char *why = NULL;
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(redis_url_parse("redis+cluster://u:pw@10.0.0.1:7000,10.0.0.2", &u, &why),
+			 0);
+	assert_int_equal(u.kind, REDIS_URL_CLUSTER);
+	assert_int_equal(u.nhosts, 2);
+	assert_string_equal(u.hosts[0].host, "10.0.0.1");
+	assert_int_equal(u.hosts[0].port, 7000);
+	assert_int_equal(u.hosts[1].port, 6379);
+	assert_string_equal(u.user, "u");
+	assert_string_equal(u.password, "pw");
+	assert_null(u.master);
+	assert_string_equal(redis_url_redacted(&u, buf, sizeof(buf)),
+			    "redis+cluster://u:***@10.0.0.1:7000,10.0.0.2:6379");
+	redis_url_fini(&u);
+	assert_int_equal(redis_url_parse("redis+cluster://h:1/", &u, &why), 0);
+	redis_url_fini(&u);
+	assert_int_equal(redis_url_parse("redis+cluster://h:1/3", &u, &why), -EINVAL);
+	assert_string_equal(why, "redis+cluster:// has no database (a cluster has only 0)");
+	assert_int_equal(redis_url_parse("redis+cluster://", &u, &why), -EINVAL);
+	assert_string_equal(why, "missing host");
+	assert_int_equal(redis_url_parse("redis+cluster://h:99999", &u, &why), -EINVAL);
+	assert_string_equal(why, "port must be a number from 1 to 65535");
 }
 
 int
@@ -347,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_redacted_never_has_password),
 		cmocka_unit_test(test_fini_null_and_twice),
 		cmocka_unit_test(test_sentinel),
+		cmocka_unit_test(test_cluster_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
