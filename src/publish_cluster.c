@@ -17,12 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "hookstream/cluster.h"
 #include "hookstream/log.h"
 #include "hookstream/publish.h"
 #include "hookstream/spoolrec.h"
+#include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
 #include "publish_int.h"
 
@@ -53,15 +53,6 @@ struct publisher {
 	const char *const *streams; /* borrowed (worker) */
 	size_t nstreams;
 };
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- slot map ---- */
 
@@ -239,7 +230,7 @@ cluster_refresh(struct publisher *p)
 
 	if (p->seed != NULL || p->stopping)
 		return;
-	p->last_refresh_us = mono_us();
+	p->last_refresh_us = timeutil_mono_us();
 	k = p->seed_next++ % total;
 	if (k < p->nnodes) {
 		host = p->nodes[k].url.host;
@@ -292,7 +283,7 @@ cluster_want_refresh(struct publisher *p)
 {
 	struct timeval tv = { 0, CLUSTER_REFRESH_MIN_MS * 1000 };
 
-	if (mono_us() - p->last_refresh_us >= CLUSTER_REFRESH_MIN_MS * 1000u)
+	if (timeutil_mono_us() - p->last_refresh_us >= CLUSTER_REFRESH_MIN_MS * 1000u)
 		tv.tv_usec = 0;
 	evtimer_add(p->refresh_timer, &tv);
 }
@@ -592,19 +583,12 @@ publisher_set_streams(struct publisher *p, const char *const *streams, size_t n)
 		cluster_assign_streams(p);
 }
 
-int
-publish_submit(struct publisher *p, const struct publish_item *items, size_t n, publish_done_cb cb,
-	       void *arg)
+/* Decode the encoded call and send it; freed at once when nothing was sent. */
+static int
+ccall_run(struct ccall *call)
 {
-	struct ccall *call;
 	int rc;
 
-	if (p->single != NULL)
-		return pubnode_submit(p->single, items, n, false, cb, arg);
-	if (n == 0 || n > SPOOLREC_MAX_ITEMS)
-		return -EAGAIN;
-	call = ccall_new(p, cb, arg, false);
-	spoolrec_encode_events(&call->buf, items, n);
 	ccall_decode(call);
 	rc = ccall_start(call);
 	if (rc < 0) {
@@ -615,21 +599,29 @@ publish_submit(struct publisher *p, const struct publish_item *items, size_t n, 
 }
 
 int
+publish_submit(struct publisher *p, const struct publish_item *items, size_t n, publish_done_cb cb,
+	       void *arg)
+{
+	struct ccall *call;
+
+	if (p->single != NULL)
+		return pubnode_submit(p->single, items, n, false, cb, arg);
+	if (n == 0 || n > SPOOLREC_MAX_ITEMS)
+		return -EAGAIN;
+	call = ccall_new(p, cb, arg, false);
+	spoolrec_encode_events(&call->buf, items, n);
+	return ccall_run(call);
+}
+
+int
 publish_append(struct publisher *p, const char *stream, uint64_t maxlen, const char *const *fields,
 	       const size_t *lens, size_t nfields, publish_done_cb cb, void *arg)
 {
 	struct ccall *call;
-	int rc;
 
 	if (p->single != NULL)
 		return pubnode_append(p->single, stream, maxlen, fields, lens, nfields, cb, arg);
 	call = ccall_new(p, cb, arg, true);
 	spoolrec_encode_append(&call->buf, stream, maxlen, fields, lens, nfields);
-	ccall_decode(call);
-	rc = ccall_start(call);
-	if (rc < 0) {
-		spoolrec_buf_fini(&call->buf);
-		free(call);
-	}
-	return rc;
+	return ccall_run(call);
 }

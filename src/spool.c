@@ -24,6 +24,7 @@
 #include "hookstream/log.h"
 #include "hookstream/spool.h"
 #include "hookstream/spoolrec.h"
+#include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
 
 #define SPOOL_SEGMENT_DEFAULT (8u << 20)
@@ -105,15 +106,6 @@ static void
 segment_name(uint64_t seq, char out[32])
 {
 	snprintf(out, 32, "seg-%016" PRIu64 ".log", seq);
-}
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* ---- the writer thread ---- */
@@ -708,7 +700,7 @@ replay_load(struct spool *sp)
 						 LOG_STR("error", strerror(-e)) },
 			   2);
 		replay_free(rp);
-		sp->retry_at_us = mono_us() + SPOOL_RETRY_MS * 1000u;
+		sp->retry_at_us = timeutil_mono_us() + SPOOL_RETRY_MS * 1000u;
 		return false;
 	}
 	rp->nrec = segment_scan(sp, g, rp->data, rp->len, &rp->off, &rp->rlen);
@@ -740,7 +732,7 @@ replay_step(struct spool *sp)
 			return;
 		rp->next = rp->acked = rp->first_failed;
 		rp->first_failed = SIZE_MAX;
-		sp->retry_at_us = mono_us() + SPOOL_RETRY_MS * 1000u;
+		sp->retry_at_us = timeutil_mono_us() + SPOOL_RETRY_MS * 1000u;
 		return;
 	}
 	while (rp->inflight < SPOOL_REPLAY_WINDOW && rp->next < rp->nrec) {
@@ -772,7 +764,7 @@ replay_step(struct spool *sp)
 				   (struct log_field[]){ LOG_STR("segment", name),
 							 LOG_STR("error", strerror(errno)) },
 				   2);
-			sp->retry_at_us = mono_us() + SPOOL_RETRY_MS * 1000u;
+			sp->retry_at_us = timeutil_mono_us() + SPOOL_RETRY_MS * 1000u;
 			return;
 		}
 		sp->st.segments_deleted++;
@@ -793,7 +785,7 @@ spool_kick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!publisher_ready(sp->pub) || mono_us() < sp->retry_at_us)
+	if (!publisher_ready(sp->pub) || timeutil_mono_us() < sp->retry_at_us)
 		return;
 	replay_step(sp);
 }
