@@ -40,15 +40,17 @@ static void
 fuzz_redis(const char *text, size_t small)
 {
 	struct redis_url u;
-	/* The redacted text is no longer than the URL plus the fixed parts. */
-	size_t blen = strlen(text) + 64;
+	/* The redacted text is no longer than the URL plus the fixed parts
+	 * (default ports written out: up to 16 sentinels or seeds). */
+	size_t blen = strlen(text) + 256;
 	char *buf = xmalloc(blen), *cut;
 	const char *why = NULL;
 
 	memset(&u, 0x5a, sizeof(u));
 	if (redis_url_parse(text, &u, &why) != 0) {
 		CHECK(why != NULL && why[0] != '\0', "redis_url: failure without a reason");
-		CHECK(u.host == NULL && u.path == NULL && u.user == NULL && u.password == NULL,
+		CHECK(u.host == NULL && u.path == NULL && u.user == NULL && u.password == NULL &&
+			      u.hosts == NULL && u.master == NULL && u.nhosts == 0,
 		      "redis_url: failure left strings");
 		redis_url_fini(&u);
 		free(buf);
@@ -57,6 +59,17 @@ fuzz_redis(const char *text, size_t small)
 	if (u.kind == REDIS_URL_TCP) {
 		CHECK(u.host != NULL && u.host[0] != '\0' && u.path == NULL, "redis_url: TCP host");
 		CHECK(u.port >= 1 && u.port <= 65535, "redis_url: port %d", u.port);
+	} else if (u.kind == REDIS_URL_SENTINEL || u.kind == REDIS_URL_CLUSTER) {
+		CHECK(u.nhosts >= 1 && u.nhosts <= 16 && u.hosts != NULL && u.host == NULL &&
+			      u.path == NULL,
+		      "redis_url: %s hosts", u.kind == REDIS_URL_CLUSTER ? "cluster" : "sentinel");
+		for (size_t i = 0; i < u.nhosts; i++)
+			CHECK(u.hosts[i].host != NULL && u.hosts[i].host[0] != '\0' &&
+				      u.hosts[i].port >= 1 && u.hosts[i].port <= 65535,
+			      "redis_url: host %zu", i);
+		CHECK(u.kind == REDIS_URL_CLUSTER ? u.master == NULL && u.db == 0
+						  : u.master != NULL && u.master[0] != '\0',
+		      "redis_url: master name");
 	} else {
 		CHECK(u.kind == REDIS_URL_UNIX, "redis_url: kind %d", (int)u.kind);
 		CHECK(u.path != NULL && u.path[0] == '/' && u.host == NULL, "redis_url: unix path");
@@ -72,7 +85,8 @@ fuzz_redis(const char *text, size_t small)
 	free(cut);
 	free(buf);
 	redis_url_fini(&u);
-	CHECK(u.host == NULL && u.password == NULL, "redis_url_fini left strings");
+	CHECK(u.host == NULL && u.password == NULL && u.hosts == NULL && u.master == NULL,
+	      "redis_url_fini left strings");
 	redis_url_fini(NULL);
 }
 
