@@ -950,6 +950,9 @@ server_spool_waiting(struct server *s)
 			evtimer_del(rq->timer);
 			request_spool(rq);
 			n++;
+			/* answered at once when the spool is full; freed if nothing
+			 * else is owed to it */
+			request_release(rq);
 		}
 		rq = next;
 	}
