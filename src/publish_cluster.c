@@ -31,7 +31,9 @@
 #define CLUSTER_MAX_REDIRECTS  3
 
 struct cnode {
-	struct redis_url url; /* this master, with the cluster's credentials */
+	/* this master, with the cluster's credentials; on the heap, because its
+	 * pubnode keeps the pointer while cnodes move between arrays */
+	struct redis_url *url;
 	struct pubnode *pn;
 	const char **streams; /* the streams of its slots, for consumer groups */
 	size_t nstreams;
@@ -62,7 +64,7 @@ cluster_node_index(const struct publisher *p, const char *host, int port)
 	size_t i = 0;
 
 	while (i < p->nnodes &&
-	       !(p->nodes[i].url.port == port && strcmp(p->nodes[i].url.host, host) == 0))
+	       !(p->nodes[i].url->port == port && strcmp(p->nodes[i].url->host, host) == 0))
 		i++;
 	return i;
 }
@@ -95,7 +97,8 @@ static void
 cnode_fini(struct cnode *n)
 {
 	pubnode_free(n->pn);
-	redis_url_fini(&n->url);
+	redis_url_fini(n->url);
+	free(n->url);
 	free(n->streams);
 }
 
@@ -116,14 +119,15 @@ cluster_install(struct publisher *p, struct cluster_map *m)
 			kept[old] = true;
 			continue;
 		}
-		nodes[i].url = (struct redis_url){
+		nodes[i].url = xmalloc(sizeof(*nodes[i].url));
+		*nodes[i].url = (struct redis_url){
 			.kind = REDIS_URL_TCP,
 			.host = xstrdup(m->nodes[i].host),
 			.port = m->nodes[i].port,
 			.user = p->opt.url->user ? xstrdup(p->opt.url->user) : NULL,
 			.password = p->opt.url->password ? xstrdup(p->opt.url->password) : NULL,
 		};
-		o.url = &nodes[i].url;
+		o.url = nodes[i].url;
 		o.streams = NULL;
 		o.nstreams = 0;
 		nodes[i].pn = pubnode_new(p->base, &o);
@@ -233,8 +237,8 @@ cluster_refresh(struct publisher *p)
 	p->last_refresh_us = timeutil_mono_us();
 	k = p->seed_next++ % total;
 	if (k < p->nnodes) {
-		host = p->nodes[k].url.host;
-		port = p->nodes[k].url.port;
+		host = p->nodes[k].url->host;
+		port = p->nodes[k].url->port;
 	} else {
 		host = u->hosts[k - p->nnodes].host;
 		port = u->hosts[k - p->nnodes].port;

@@ -219,3 +219,16 @@ def test_slot_migration_mid_run_loses_nothing(relay, cluster):
     assert cluster.client(src).xlen(stream) == sum(counter.values()) + 1
     hs.wait_log(lambda l: str(l.get("error", "")).startswith("MOVED"), timeout=2,
                 what="a MOVED answer followed")
+
+    # After those map refreshes, every master drops hookstream's connection:
+    # it reconnects (AUTH, SCRIPT LOAD, groups) with the addresses it keeps.
+    before = len([l for l in hs.log_lines() if l.get("msg") == "redis connection ready"])
+    for p in cluster.ports:
+        cluster.client(p).execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    wait_until(lambda: len([l for l in hs.log_lines()
+                            if l.get("msg") == "redis connection ready"]) >= before + 3,
+               10, what="every master reconnected")
+    wait_until(lambda: metric(hs.metrics(), "hookstream_redis_connected") == 1, 5,
+               what="connected again")
+    r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-RECONNECT")))
+    assert r.status_code == 202, show(r)
