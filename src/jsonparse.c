@@ -237,8 +237,8 @@ jp_string(struct jp *p, size_t *off, size_t *n)
 }
 
 /* JSON string encoding of s[0, n). Only '"', '\\' and controls are escaped:
- * hex digits of a \uXXXX next to digits of the text could spell a card number,
- * and this way only a rare control character (\u00XX) still can. */
+ * the hex digits of a \u escape next to digits of the text could spell a card
+ * number, and this way only a rare escaped control character still can. */
 static char *
 jp_encode(const char *s, size_t n, size_t *out_len)
 {

@@ -3,7 +3,7 @@
  * spool: segment files, a writer thread with group commit, and replay.
  *
  * Threads: the event loop owns every field of struct spool except the
- * hand-over slots (todo, done, quit) guarded by mu. The loop hands the writer
+ * hand-over slots (handed, done, quit) guarded by mu. The loop hands the writer
  * one job at a time; while it runs, new appends gather in the next job. The
  * writer reports through an eventfd the loop watches.
  */
@@ -95,8 +95,8 @@ struct spool {
 	bool thread_started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct spool_job *todo, *done; /* guarded by mu */
-	bool quit;		       /* guarded by mu */
+	struct spool_job *handed, *done; /* guarded by mu */
+	bool quit;			 /* guarded by mu */
 	/* writer-thread only */
 	int wfd;
 	uint64_t wseq;
@@ -178,12 +178,12 @@ writer_main(void *arg)
 		struct spool_job *job;
 		uint64_t one = 1;
 
-		while (sp->todo == NULL && !sp->quit)
+		while (sp->handed == NULL && !sp->quit)
 			pthread_cond_wait(&sp->cv, &sp->mu);
-		if (sp->todo == NULL)
+		if (sp->handed == NULL)
 			break;
-		job = sp->todo;
-		sp->todo = NULL;
+		job = sp->handed;
+		sp->handed = NULL;
 		pthread_mutex_unlock(&sp->mu);
 		job->err = writer_run_job(sp, job);
 		pthread_mutex_lock(&sp->mu);
@@ -512,7 +512,7 @@ spool_flush(struct spool *sp)
 	sp->filling = NULL;
 	sp->busy->seq = sp->cur_seq;
 	pthread_mutex_lock(&sp->mu);
-	sp->todo = sp->busy;
+	sp->handed = sp->busy;
 	pthread_cond_signal(&sp->cv);
 	pthread_mutex_unlock(&sp->mu);
 }
