@@ -26,84 +26,10 @@
 #include "hookstream/spoolrec.h"
 #include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
+#include "spool_int.h"
 
-#define SPOOL_SEGMENT_DEFAULT (8u << 20)
-#define SPOOL_REPLAY_WINDOW   128
-#define SPOOL_TICK_MS	      100
-#define SPOOL_RETRY_MS	      1000
-#define SPOOL_MAX_ADOPT	      64
-
-struct spool_waiter {
-	spool_done_cb cb;
-	void *arg;
-};
-
-struct spool_job {
-	uint64_t seq; /* the segment it is written to */
-	struct spoolrec_buf bytes;
-	size_t nrecords;
-	struct spool_waiter *waiters;
-	size_t nwaiters, capwaiters;
-	int err; /* set by the writer */
-};
-
-struct segment {
-	uint64_t seq;
-	int dirfd;	  /* the directory it is in (borrowed from the spool) */
-	bool adopted;	  /* another directory's: replayed and deleted, never written */
-	uint64_t bytes;	  /* durable bytes */
-	uint64_t records; /* whole records (after a scan) or durable appends */
-	bool scanned;	  /* damage already counted and logged */
-	struct segment *next;
-};
-
-/* The segment being replayed: its bytes and where each record starts. */
-struct replay {
-	struct segment *seg;
-	char *data;
-	size_t len;
-	size_t *off, *rlen;
-	size_t nrec;
-	size_t next;	     /* the next record to submit */
-	size_t acked;	     /* callbacks seen, in order */
-	size_t inflight;     /* submitted, not yet answered */
-	size_t first_failed; /* SIZE_MAX: none */
-};
-
-struct spool {
-	struct event_base *base;
-	struct publisher *pub;
-	char *dir;
-	int dirfd, lockfd;
-	int adopt_fd[SPOOL_MAX_ADOPT], adopt_lock[SPOOL_MAX_ADOPT];
-	size_t nadopt;
-	uint64_t max_bytes, segment_bytes;
-
-	struct segment *segs, *last; /* oldest first */
-	uint64_t cur_seq;	     /* where the next job writes */
-	uint64_t disk_bytes;	     /* durable, in live segments */
-	struct spool_job *filling;   /* gathering appends */
-	struct spool_job *busy;	     /* with the writer */
-	struct replay *rp;
-	bool refused; /* an append did not fit; until a segment is deleted */
-	uint64_t retry_at_us;
-	struct spool_stats st;
-
-	struct event *done_ev, *tick_ev, *kick_ev;
-	int efd;
-	pthread_t thread;
-	bool thread_started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct spool_job *handed, *done; /* guarded by mu */
-	bool quit;			 /* guarded by mu */
-	/* writer-thread only */
-	int wfd;
-	uint64_t wseq;
-};
-
-static void
-segment_name(uint64_t seq, char out[32])
+void
+spool_segment_name(uint64_t seq, char out[32])
 {
 	snprintf(out, 32, "seg-%016" PRIu64 ".log", seq);
 }
@@ -142,7 +68,7 @@ writer_run_job(struct spool *sp, struct spool_job *job)
 	if (sp->wfd < 0) {
 		char name[32];
 
-		segment_name(job->seq, name);
+		spool_segment_name(job->seq, name);
 		sp->wfd = openat(sp->dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (sp->wfd < 0)
 			return -errno;
@@ -228,8 +154,8 @@ segment_add_in(struct spool *sp, uint64_t seq, int dirfd, bool adopted)
 }
 
 /* Drop the oldest segment (its file is already unlinked). */
-static void
-segment_pop(struct spool *sp)
+void
+spool_segment_pop(struct spool *sp)
 {
 	struct segment *g = sp->segs;
 
@@ -242,8 +168,8 @@ segment_pop(struct spool *sp)
 	free(g);
 }
 
-static int
-read_file(int dirfd, const char *name, char **data, size_t *len)
+int
+spool_read_file(int dirfd, const char *name, char **data, size_t *len)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	struct stat stbuf;
@@ -288,9 +214,9 @@ read_file(int dirfd, const char *name, char **data, size_t *len)
  * return the number of whole records. Damage is counted and logged once per
  * segment.
  */
-static size_t
-segment_scan(struct spool *sp, struct segment *g, const char *data, size_t len, size_t **off,
-	     size_t **rlen)
+size_t
+spool_segment_scan(struct spool *sp, struct segment *g, const char *data, size_t len, size_t **off,
+		   size_t **rlen)
 {
 	size_t at = 0, n = 0, cap = 0, bad = 0, bad_bytes = 0;
 	bool torn = false;
@@ -331,7 +257,7 @@ segment_scan(struct spool *sp, struct segment *g, const char *data, size_t len, 
 	if (bad > 0 && !g->scanned) {
 		char name[32];
 
-		segment_name(g->seq, name);
+		spool_segment_name(g->seq, name);
 		sp->st.corrupt_records += bad;
 		sp->st.corrupt_bytes += bad_bytes;
 		log_fields(LOG_LEVEL_WARN,
@@ -375,7 +301,7 @@ spool_load_dir(struct spool *sp, int dirfd, const char *dir, bool adopted, char 
 		if (sscanf(de->d_name, "seg-%16llu.%4s", &seq, tail) != 2 ||
 		    strcmp(tail, "log") != 0)
 			continue;
-		segment_name(seq, back);
+		spool_segment_name(seq, back);
 		if (strcmp(back, de->d_name) != 0)
 			continue;
 		if (n == cap) {
@@ -399,8 +325,8 @@ spool_load_dir(struct spool *sp, int dirfd, const char *dir, bool adopted, char 
 		struct segment *g;
 		int e;
 
-		segment_name(seqs[i], name);
-		e = read_file(dirfd, name, &data, &len);
+		spool_segment_name(seqs[i], name);
+		e = spool_read_file(dirfd, name, &data, &len);
 		if (e < 0) {
 			snprintf(err, errlen, "spool_dir %s: cannot read %s: %s", dir, name,
 				 strerror(-e));
@@ -410,7 +336,7 @@ spool_load_dir(struct spool *sp, int dirfd, const char *dir, bool adopted, char 
 		}
 		g = segment_add_in(sp, seqs[i], dirfd, adopted);
 		g->bytes = len;
-		g->records = segment_scan(sp, g, data, len, NULL, NULL);
+		g->records = spool_segment_scan(sp, g, data, len, NULL, NULL);
 		sp->disk_bytes += len;
 		sp->st.records += g->records;
 		free(data);
@@ -628,168 +554,6 @@ spool_append_record(struct spool *sp, const char *stream, uint64_t maxlen,
 	return rc;
 }
 
-/* ---- replay ---- */
-
-static void
-replay_free(struct replay *rp)
-{
-	if (rp == NULL)
-		return;
-	free(rp->data);
-	free(rp->off);
-	free(rp->rlen);
-	free(rp);
-}
-
-static void
-replay_cb(void *arg, const struct publish_result *res)
-{
-	struct spool *sp = arg;
-	struct replay *rp = sp->rp;
-	size_t idx;
-
-	if (rp == NULL)
-		return;
-	idx = rp->acked++;
-	rp->inflight--;
-	/* Stored on a master whose replicas did not confirm (wait_replicas) is
-	 * not yet safe enough to drop from the spool: retried like a failure
-	 * (the retry is a duplicate, and waits for the replicas again). */
-	if (res->status != 0 || res->replicas_short) {
-		sp->st.replay_errors++;
-		if (rp->first_failed == SIZE_MAX || idx < rp->first_failed) {
-			if (rp->first_failed == SIZE_MAX)
-				log_fields(LOG_LEVEL_WARN, "spool replay interrupted; will retry",
-					   (struct log_field[]){ LOG_STR(
-						   "error", res->status != 0
-								    ? res->error
-								    : "replicas did not confirm") },
-					   1);
-			rp->first_failed = idx;
-		}
-	} else if (rp->first_failed == SIZE_MAX) {
-		sp->st.replayed++;
-		sp->st.records--;
-		rp->seg->records--;
-	}
-	event_active(sp->kick_ev, EV_TIMEOUT, 0);
-}
-
-/* Load the oldest segment no job still writes to. */
-static bool
-replay_load(struct spool *sp)
-{
-	struct segment *g = sp->segs;
-	struct replay *rp;
-	char name[32];
-	int e;
-
-	if (g == NULL || (!g->adopted &&
-			  (g->seq == sp->cur_seq || (sp->busy != NULL && sp->busy->seq == g->seq))))
-		return false;
-	segment_name(g->seq, name);
-	rp = xcalloc(1, sizeof(*rp));
-	rp->seg = g;
-	rp->first_failed = SIZE_MAX;
-	e = read_file(g->dirfd, name, &rp->data, &rp->len);
-	if (e == -ENOENT) /* a segment whose first write failed */
-		e = 0;
-	if (e < 0) {
-		log_fields(LOG_LEVEL_ERROR, "cannot read spool segment; will retry",
-			   (struct log_field[]){ LOG_STR("segment", name),
-						 LOG_STR("error", strerror(-e)) },
-			   2);
-		replay_free(rp);
-		sp->retry_at_us = timeutil_mono_us() + SPOOL_RETRY_MS * 1000u;
-		return false;
-	}
-	rp->nrec = segment_scan(sp, g, rp->data, rp->len, &rp->off, &rp->rlen);
-	/* The scan is the truth about what can be replayed. */
-	sp->st.records -= g->records;
-	g->records = rp->nrec;
-	sp->st.records += g->records;
-	sp->rp = rp;
-	return true;
-}
-
-static void
-replay_step(struct spool *sp)
-{
-	struct replay *rp = sp->rp;
-
-	if (rp == NULL) {
-		/* Nothing on disk waits but the segment being written: close it so
-		 * it can be replayed (and new appends start a new one). */
-		if (sp->segs != NULL && !sp->segs->adopted && sp->segs->seq == sp->cur_seq &&
-		    sp->segs->bytes > 0)
-			sp->cur_seq++;
-		if (!replay_load(sp))
-			return;
-		rp = sp->rp;
-	}
-	if (rp->first_failed != SIZE_MAX) {
-		if (rp->inflight > 0)
-			return;
-		rp->next = rp->acked = rp->first_failed;
-		rp->first_failed = SIZE_MAX;
-		sp->retry_at_us = timeutil_mono_us() + SPOOL_RETRY_MS * 1000u;
-		return;
-	}
-	while (rp->inflight < SPOOL_REPLAY_WINDOW && rp->next < rp->nrec) {
-		const char *payload;
-		size_t plen, rl;
-		struct spoolrec rec;
-		int rc;
-
-		if (spoolrec_next(rp->data + rp->off[rp->next], rp->rlen[rp->next], &payload, &plen,
-				  &rl) != SPOOLREC_WHOLE ||
-		    spoolrec_decode(payload, plen, &rec) < 0)
-			abort(); /* checked by the scan that found it */
-		if (rec.kind == SPOOLREC_EVENTS)
-			rc = publish_submit(sp->pub, rec.items, rec.nitems, replay_cb, sp);
-		else
-			rc = publish_append(sp->pub, rec.stream, rec.maxlen, rec.fields, rec.lens,
-					    rec.nfields, replay_cb, sp);
-		if (rc < 0)
-			return; /* not connected: the tick retries */
-		rp->inflight++;
-		rp->next++;
-	}
-	if (rp->acked == rp->nrec && rp->inflight == 0) {
-		char name[32];
-
-		segment_name(rp->seg->seq, name);
-		if (unlinkat(rp->seg->dirfd, name, 0) < 0 && errno != ENOENT) {
-			log_fields(LOG_LEVEL_ERROR, "cannot delete a replayed spool segment",
-				   (struct log_field[]){ LOG_STR("segment", name),
-							 LOG_STR("error", strerror(errno)) },
-				   2);
-			sp->retry_at_us = timeutil_mono_us() + SPOOL_RETRY_MS * 1000u;
-			return;
-		}
-		sp->st.segments_deleted++;
-		replay_free(rp);
-		sp->rp = NULL;
-		segment_pop(sp);
-		if (sp->segs == NULL && sp->busy == NULL &&
-		    (sp->filling == NULL || sp->filling->nrecords == 0))
-			log_info("spool replayed; empty again");
-		event_active(sp->kick_ev, EV_TIMEOUT, 0);
-	}
-}
-
-static void
-spool_kick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct spool *sp = arg;
-
-	(void)fd;
-	(void)what;
-	if (!publisher_ready(sp->pub) || timeutil_mono_us() < sp->retry_at_us)
-		return;
-	replay_step(sp);
-}
-
 /* ---- lifecycle ---- */
 
 struct spool *
@@ -881,7 +645,7 @@ spool_free(struct spool *sp)
 	if (sp->filling != NULL)
 		job_finish(sp->filling, -ECANCELED);
 	sp->filling = NULL;
-	replay_free(sp->rp);
+	spool_replay_free(sp->rp);
 	while (sp->segs != NULL) {
 		struct segment *g = sp->segs;
 
