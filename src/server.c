@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * server: evhttp on the worker's loop, behind the gate. One struct request per
- * accepted notification; it is freed only by its Redis callback (which hiredis
- * always calls, with NULL when the connection goes), while the HTTP answer is
- * sent exactly once by whichever comes first: that callback or the publish
- * timeout. A client that hangs up meanwhile is normal: evhttp frees the
- * detached request when we answer it.
+ * server: evhttp on the worker's loop, behind the gate: request ids, routing,
+ * the checks a request passes before it is accepted (source, route, method,
+ * length, signature, capacity), answers and their log lines and counters, and
+ * the listener's lifecycle. What happens to an accepted request is in
+ * server_request.c. A client that hangs up meanwhile is normal: evhttp frees
+ * the detached request when we answer it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -37,66 +37,7 @@
 #include "hookstream/timeutil.h"
 #include "hookstream/verify.h"
 #include "hookstream/xalloc.h"
-
-struct server {
-	struct event_base *base;
-	struct config *cfg; /* a reference; replaced by a reload */
-	SSL_CTX *tls;	    /* a reference, or NULL: plain HTTP */
-	struct publisher *pub;
-	struct spool *spool; /* NULL: no spool */
-	bool closing;	     /* shutting down: failures are 503, not spooled */
-	bool draining;	     /* no new connections; answers close theirs */
-	struct metrics *metrics;
-	struct evhttp *http;
-	struct evhttp_bound_socket *sock;
-	struct gate *gate;
-	const struct timeval *publish_tv; /* common timeout */
-	size_t inflight;
-	struct request *waiting; /* accepted, not yet answered (inflight of them) */
-	/* 403 lines are rate-limited: a flood from a stranger must not fill disks. */
-	uint64_t refused_window_us;
-	unsigned int refused_logged;
-	uint64_t refused_suppressed;
-	char id_prefix[12];
-	uint64_t id_counter;
-};
-
-struct request {
-	struct server *srv;
-	struct config *cfg;	    /* the configuration it started with (a reference) */
-	struct evhttp_request *req; /* NULL once answered */
-	struct event *timer;
-	uint64_t t0_us;
-	uint64_t publish_t0_us;
-	const struct config_route *route;
-	struct normalize_result norm; /* the events being stored */
-	bool invalid;		      /* storing the <prefix>:invalid record */
-	int invalid_status;	      /* the 4xx owed once that record is stored */
-	const char *invalid_code;     /* static */
-	char *invalid_message;
-	char *invalid_stream;
-	char *invalid_body; /* escaped, capped, masked */
-	bool invalid_truncated;
-	char invalid_nbytes[24];
-	char invalid_status_text[8];
-	char *content_type;
-	struct request *prev, *next; /* in srv->waiting while not answered */
-	bool pub_pending;	     /* a Redis callback is owed */
-	bool spool_pending;	     /* a spool callback is owed */
-	char request_id[48];
-	char source_ip[INET6_ADDRSTRLEN];
-	char received_at[TIMEUTIL_RFC3339_LEN];
-};
-
-/* What one finished request logs and counts. */
-struct request_outcome {
-	int status;
-	const char *category;
-	const char *event_id;
-	const char *error;
-	const char *outcome;
-	size_t events;
-};
+#include "server_int.h"
 
 static void
 server_request_id(struct server *s, struct evhttp_request *req, char *out, size_t len)
@@ -139,7 +80,7 @@ server_refusal_log_ok(struct server *s)
 }
 
 /* Send status with body bytes, then count and log the request once. */
-static void
+void
 server_send(struct server *s, struct evhttp_request *req, uint64_t t0_us, const char *route,
 	    const char *request_id, const char *source_ip, const char *content_type,
 	    const char *body, size_t len, const struct request_outcome *o)
@@ -208,7 +149,7 @@ counted:
 }
 
 /* Send a JSON body (stolen). */
-static void
+void
 server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, const char *route,
 	      const char *request_id, const char *source_ip, json_t *body,
 	      const struct request_outcome *o)
@@ -227,7 +168,7 @@ server_answer(struct server *s, struct evhttp_request *req, uint64_t t0_us, cons
 	free(text);
 }
 
-static json_t *
+json_t *
 server_error_body(const char *code, const char *message)
 {
 	json_t *b = json_pack("{s:s, s:s}", "error", code, "message", message);
@@ -247,378 +188,6 @@ server_reject(struct server *s, struct evhttp_request *req, uint64_t t0_us, cons
 
 	server_answer(s, req, t0_us, route, request_id, source_ip, server_error_body(code, message),
 		      &o);
-}
-
-static void
-request_free(struct request *rq)
-{
-	if (rq->timer != NULL)
-		event_free(rq->timer);
-	normalize_result_fini(&rq->norm);
-	config_free(rq->cfg);
-	free(rq->invalid_message);
-	free(rq->invalid_stream);
-	free(rq->invalid_body);
-	free(rq->content_type);
-	free(rq);
-}
-
-/* Answered: no longer in flight. */
-static void
-request_unlink(struct request *rq)
-{
-	struct server *s = rq->srv;
-
-	if (rq->prev != NULL)
-		rq->prev->next = rq->next;
-	else
-		s->waiting = rq->next;
-	if (rq->next != NULL)
-		rq->next->prev = rq->prev;
-	rq->prev = rq->next = NULL;
-	rq->req = NULL;
-	s->inflight--;
-}
-
-/* Free once answered and no Redis or spool callback is owed to it. */
-static void
-request_release(struct request *rq)
-{
-	if (rq->req == NULL && !rq->pub_pending && !rq->spool_pending)
-		request_free(rq);
-}
-
-static void
-request_count_events(struct request *rq, enum metrics_outcome outcome)
-{
-	for (size_t i = 0; i < rq->norm.nevents; i++)
-		metrics_count_event(rq->srv->metrics, rq->norm.events[i].category, outcome);
-}
-
-/* Answer an accepted request with an error (503: it may be retried). */
-static void
-request_answer_error(struct request *rq, int status, const char *code, const char *message)
-{
-	struct request_outcome o = {
-		.status = status,
-		.category = rq->norm.nevents ? rq->norm.events[0].category : NULL,
-		.event_id = rq->norm.nevents ? rq->norm.events[0].event_id : NULL,
-		.error = code,
-		.outcome = "failed",
-		.events = rq->norm.nevents,
-	};
-
-	if (!rq->invalid)
-		request_count_events(rq, METRICS_FAILED);
-	server_answer(rq->srv, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
-		      server_error_body(code, message), &o);
-	request_unlink(rq);
-}
-
-/* The <prefix>:invalid record is kept: now the 4xx can be given. */
-static void
-request_invalid_stored(struct request *rq)
-{
-	struct request_outcome o = { .status = rq->invalid_status,
-				     .error = rq->invalid_code,
-				     .outcome = "invalid" };
-
-	metrics_count_invalid(rq->srv->metrics);
-	server_answer(rq->srv, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
-		      server_error_body(rq->invalid_code, rq->invalid_message), &o);
-	request_unlink(rq);
-}
-
-/* A route with a literal success answer (e.g. FPX's "OK") gets it whether
- * the events were stored, duplicates or spooled. */
-static bool
-request_send_literal(struct request *rq, struct request_outcome *o)
-{
-	const struct config_route *route = rq->route;
-	const char *b = route->success_body ? route->success_body : "";
-
-	if (route->success_status == 0)
-		return false;
-	o->status = route->success_status;
-	server_send(rq->srv, rq->req, rq->t0_us, route->path, rq->request_id, rq->source_ip,
-		    route->success_content_type ? route->success_content_type
-						: "text/plain; charset=utf-8",
-		    o->status == 204 ? "" : b, o->status == 204 ? 0 : strlen(b), o);
-	return true;
-}
-
-/* One answer entry: {"status", "event_id", "stream"[, "entry_id"]}. */
-static json_t *
-request_event_json(const struct normalize_event *ev, const char *status, const char *entry_id)
-{
-	json_t *e = json_pack("{s:s, s:s, s:s}", "status", status, "event_id", ev->event_id,
-			      "stream", ev->stream);
-
-	if (e == NULL)
-		abort();
-	if (entry_id != NULL)
-		json_object_set_new(e, "entry_id", json_string(entry_id));
-	return e;
-}
-
-/* Answer 2xx: the events are stored (res) or, with res NULL, spooled. */
-static void
-request_answer_ok(struct request *rq, const struct publish_result *res)
-{
-	struct server *s = rq->srv;
-	const struct normalize_event *first = &rq->norm.events[0];
-	size_t n = rq->norm.nevents, fresh = 0;
-	const char *outcome;
-	struct request_outcome o;
-	json_t *body;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct normalize_event *ev = &rq->norm.events[i];
-		bool dup = res != NULL && res->items[i].duplicate;
-
-		fresh += !dup;
-		metrics_count_event(s->metrics, ev->category,
-				    res == NULL ? METRICS_SPOOLED
-				    : dup	? METRICS_DUPLICATE
-						: METRICS_PUBLISHED);
-	}
-	/* A batch is a duplicate only when every one of its events is. */
-	outcome = res == NULL ? "spooled" : fresh ? "published" : "duplicate";
-	o = (struct request_outcome){ .status = fresh ? 202 : 200,
-				      .category = first->category,
-				      .event_id = first->event_id,
-				      .outcome = outcome,
-				      .events = n };
-	if (!request_send_literal(rq, &o)) {
-		body = request_event_json(first,
-					  res == NULL ? "spooled"
-					  : fresh     ? "accepted"
-						      : "duplicate",
-					  res ? res->items[0].entry_id : NULL);
-		if (n > 1) {
-			json_t *list = json_array();
-
-			for (size_t i = 0; i < n; i++)
-				json_array_append_new(
-					list,
-					request_event_json(&rq->norm.events[i],
-							   res == NULL		     ? "spooled"
-							   : res->items[i].duplicate ? "duplicate"
-										     : "accepted",
-							   res ? res->items[i].entry_id : NULL));
-			json_object_set_new(body, "events", list);
-		}
-		server_answer(s, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
-			      body, &o);
-	}
-	request_unlink(rq);
-}
-
-/* The fields of the <prefix>:invalid record (borrowed from rq): 22 of
- * SPOOLREC_MAX_FIELDS. */
-static size_t
-request_invalid_fields(const struct request *rq, const char **fields, size_t *lens)
-{
-	size_t n = 0;
-
-#define INVALID_FIELD(k, v)                                                                        \
-	do {                                                                                       \
-		fields[n++] = (k);                                                                 \
-		fields[n++] = (v);                                                                 \
-	} while (0)
-	INVALID_FIELD("reason", rq->invalid_code);
-	INVALID_FIELD("message", rq->invalid_message);
-	INVALID_FIELD("status", rq->invalid_status_text);
-	INVALID_FIELD("source_ip", rq->source_ip);
-	INVALID_FIELD("received_at", rq->received_at);
-	INVALID_FIELD("route", rq->route->path);
-	INVALID_FIELD("request_id", rq->request_id);
-	INVALID_FIELD("content_type", rq->content_type ? rq->content_type : "");
-	INVALID_FIELD("body_bytes", rq->invalid_nbytes);
-	INVALID_FIELD("body_truncated", rq->invalid_truncated ? "true" : "false");
-	INVALID_FIELD("body", rq->invalid_body);
-#undef INVALID_FIELD
-	for (size_t i = 0; i < n; i++)
-		lens[i] = strlen(fields[i]);
-	return n;
-}
-
-/* The publish items of rq's events (borrowed from rq). */
-static void
-request_items(const struct request *rq, struct publish_item *items)
-{
-	for (size_t i = 0; i < rq->norm.nevents; i++) {
-		const struct normalize_event *ev = &rq->norm.events[i];
-
-		items[i].stream = ev->stream;
-		items[i].seen_key = ev->seen_key;
-		items[i].nfields = NORMALIZE_FIELDS;
-		memcpy(items[i].fields, ev->fields, sizeof(ev->fields));
-		memcpy(items[i].lens, ev->lens, sizeof(ev->lens));
-	}
-}
-
-static void
-request_spooled_cb(void *arg, int err)
-{
-	struct request *rq = arg;
-
-	rq->spool_pending = false;
-	if (rq->req != NULL) {
-		evtimer_del(rq->timer);
-		if (err == 0 && rq->invalid)
-			request_invalid_stored(rq);
-		else if (err == 0)
-			request_answer_ok(rq, NULL);
-		else if (err == -ENOSPC)
-			request_answer_error(rq, 503, "spool_full",
-					     "redis is unreachable and the local spool is full; "
-					     "retry later");
-		else
-			request_answer_error(rq, 503, "spool_unavailable",
-					     "redis is unreachable and the local spool cannot be "
-					     "written; retry later");
-	}
-	request_release(rq);
-}
-
-/* Keep rq in the spool; it is answered once that is durable (or failed). */
-static void
-request_spool(struct request *rq)
-{
-	struct server *s = rq->srv;
-	const char *fields[SPOOLREC_MAX_FIELDS];
-	size_t lens[SPOOLREC_MAX_FIELDS];
-	struct publish_item items[SPOOLREC_MAX_ITEMS];
-	int rc;
-
-	if (rq->invalid) {
-		size_t n = request_invalid_fields(rq, fields, lens);
-
-		rc = spool_append_record(s->spool, rq->invalid_stream, rq->cfg->invalid_maxlen,
-					 fields, lens, n, request_spooled_cb, rq);
-	} else {
-		request_items(rq, items);
-		rc = spool_append_events(s->spool, items, rq->norm.nevents, request_spooled_cb, rq);
-	}
-	if (rc < 0) {
-		request_answer_error(
-			rq, 503, "spool_full",
-			"redis is unreachable and the local spool is full; retry later");
-		return;
-	}
-	rq->spool_pending = true;
-	/* The disk gets the same time Redis had. */
-	evtimer_add(rq->timer, s->publish_tv);
-}
-
-/* Redis did not take it: spool it when there is a spool, else 503. */
-static void
-request_fallback(struct request *rq, const char *message)
-{
-	if (rq->srv->spool != NULL && !rq->srv->closing && !rq->spool_pending)
-		request_spool(rq);
-	else
-		request_answer_error(rq, 503, "redis_unavailable", message);
-}
-
-static void
-request_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct request *rq = arg;
-
-	(void)fd;
-	(void)what;
-	if (rq->req == NULL)
-		return;
-	/* The event may still be stored later; the sender's retry (or the
-	 * spool's replay) then meets the dedup key: never stored twice. */
-	if (rq->spool_pending)
-		request_answer_error(rq, 503, "spool_unavailable",
-				     "the local spool did not confirm the write in time; retry "
-				     "later");
-	else
-		request_fallback(rq, "redis did not confirm the write in time; retry later");
-	request_release(rq);
-}
-
-static void
-request_published_cb(void *arg, const struct publish_result *res)
-{
-	struct request *rq = arg;
-
-	rq->pub_pending = false;
-	metrics_observe_publish(rq->srv->metrics,
-				(double)(timeutil_mono_us() - rq->publish_t0_us) / 1e6);
-	if (rq->req != NULL && res->status == 0 && res->replicas_short && !rq->spool_pending) {
-		/* On the master, not confirmed by enough replicas in time. */
-		evtimer_del(rq->timer);
-		if (strcmp(rq->cfg->wait_replicas_fallback, "spool") == 0 && !rq->srv->closing)
-			request_spool(rq);
-		else
-			request_answer_error(
-				rq, 503, "replicas_unconfirmed",
-				"redis replicas did not confirm the write in time; retry "
-				"later");
-	} else if (rq->req != NULL && res->status == 0 && res->replicas_short) {
-		/* a spool write is on its way: its answer decides */
-	} else if (rq->req != NULL) {
-		if (res->status == 0) {
-			/* Stored: answer now even when a spool write is also on its
-			 * way (its replay will be a duplicate). */
-			if (!rq->spool_pending)
-				evtimer_del(rq->timer);
-			if (rq->invalid)
-				request_invalid_stored(rq);
-			else
-				request_answer_ok(rq, res);
-		} else if (!rq->spool_pending) {
-			evtimer_del(rq->timer);
-			request_fallback(rq, "redis could not store the event; retry later");
-		}
-	}
-	request_release(rq);
-}
-
-/* Where an accepted request goes: Redis, or the spool while Redis is away
- * or older events still wait in the spool (they go first). */
-static void
-request_submit(struct request *rq)
-{
-	struct server *s = rq->srv;
-	struct publish_item items[SPOOLREC_MAX_ITEMS];
-	int rc = -EAGAIN;
-
-	s->inflight++;
-	rq->next = s->waiting;
-	if (s->waiting != NULL)
-		s->waiting->prev = rq;
-	s->waiting = rq;
-	rq->publish_t0_us = timeutil_mono_us();
-	rq->timer = evtimer_new(s->base, request_timeout_cb, rq);
-	if (rq->timer == NULL)
-		abort();
-	if (s->spool == NULL || !spool_backlog(s->spool)) {
-		if (rq->invalid) {
-			const char *fields[SPOOLREC_MAX_FIELDS];
-			size_t lens[SPOOLREC_MAX_FIELDS];
-			size_t n = request_invalid_fields(rq, fields, lens);
-
-			rc = publish_append(s->pub, rq->invalid_stream, rq->cfg->invalid_maxlen,
-					    fields, lens, n, request_published_cb, rq);
-		} else {
-			request_items(rq, items);
-			rc = publish_submit(s->pub, items, rq->norm.nevents, request_published_cb,
-					    rq);
-		}
-	}
-	if (rc == 0) {
-		rq->pub_pending = true;
-		evtimer_add(rq->timer, s->publish_tv);
-	} else {
-		request_fallback(rq, "redis is unreachable; retry later");
-	}
-	request_release(rq);
 }
 
 /*
@@ -656,26 +225,6 @@ static const char *
 server_header_cb(void *arg, const char *name)
 {
 	return evhttp_find_header(arg, name);
-}
-
-/* An allowed sender's body did not parse: keep it in <prefix>:invalid, then
- * answer the 4xx (or 503 when it cannot be kept, so the sender retries). */
-static void
-request_store_invalid(struct request *rq, const struct normalize_error *nerr, const char *raw,
-		      size_t len)
-{
-	rq->invalid = true;
-	rq->invalid_status = nerr->status;
-	rq->invalid_code = nerr->code;
-	rq->invalid_message = xstrdup(nerr->message);
-	/* Messages never quote a card number; masked once more before storing. */
-	redact_pans(rq->invalid_message, strlen(rq->invalid_message));
-	rq->invalid_stream = xasprintf("%s:invalid", rq->cfg->stream_prefix);
-	rq->invalid_body =
-		normalize_invalid_body(raw, len, rq->cfg->invalid_body_max, &rq->invalid_truncated);
-	snprintf(rq->invalid_nbytes, sizeof(rq->invalid_nbytes), "%zu", len);
-	snprintf(rq->invalid_status_text, sizeof(rq->invalid_status_text), "%d", nerr->status);
-	request_submit(rq);
 }
 
 static void
