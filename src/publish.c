@@ -60,33 +60,6 @@ static const char publish_script[] =
 	"end\n"
 	"return out\n";
 
-enum publisher_state {
-	PUBLISHER_DOWN,
-	PUBLISHER_CONNECTING,
-	PUBLISHER_HANDSHAKE,
-	PUBLISHER_READY,
-};
-
-struct pubnode {
-	struct event_base *base;
-	struct publish_options opt;
-	redisAsyncContext *ac;
-	enum publisher_state state;
-	struct event *retry_timer;
-	struct event *connect_timer;
-	unsigned int backoff_ms;
-	bool stopping;
-	size_t pending;
-	char sha[41];
-	/* Sentinel: the master as last discovered, and the sentinel asked. */
-	redisAsyncContext *sac;
-	size_t sentinel_next; /* the next sentinel to ask */
-	size_t sentinels_tried;
-	bool have_master;
-	char *master_host;
-	int master_port;
-};
-
 /* One script call, kept until its reply so NOSCRIPT can be retried with EVAL. */
 struct publish_op {
 	struct pubnode *pub;
@@ -102,11 +75,8 @@ struct publish_op {
 	size_t *argvlen;
 };
 
-static void publisher_connect(struct pubnode *p);
-static void publisher_discover(struct pubnode *p);
-
-static void
-publisher_schedule_retry(struct pubnode *p)
+void
+pubnode_schedule_retry(struct pubnode *p)
 {
 	struct timeval tv;
 	unsigned int delay;
@@ -133,7 +103,7 @@ publisher_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	publisher_connect(arg);
+	pubnode_connect(arg);
 }
 
 static void
@@ -269,7 +239,7 @@ publisher_connect_cb(const redisAsyncContext *c, int status)
 		log_fields(LOG_LEVEL_WARN, "redis connect failed",
 			   (struct log_field[]){ LOG_STR("error", c->errstr) }, 1);
 		/* hiredis frees the context after this callback. */
-		publisher_schedule_retry(p);
+		pubnode_schedule_retry(p);
 		return;
 	}
 	p->state = PUBLISHER_HANDSHAKE;
@@ -287,7 +257,7 @@ publisher_disconnect_cb(const redisAsyncContext *c, int status)
 			   (struct log_field[]){
 				   LOG_STR("error", status == REDIS_OK ? "closed" : c->errstr) },
 			   1);
-	publisher_schedule_retry(p);
+	pubnode_schedule_retry(p);
 }
 
 static void
@@ -310,7 +280,7 @@ publisher_connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		} else {
 			p->sac = NULL;
 			redisAsyncFree(sac);
-			publisher_discover(p);
+			pubnode_discover(p);
 		}
 		return;
 	}
@@ -320,124 +290,11 @@ publisher_connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	/* Not connected yet, so hiredis calls no disconnect callback here. */
 	p->ac = NULL;
 	redisAsyncFree(ac);
-	publisher_schedule_retry(p);
+	pubnode_schedule_retry(p);
 }
 
-static void
-publisher_sentinel_reply_cb(redisAsyncContext *c, void *r, void *privdata)
-{
-	struct pubnode *p = c->data;
-	redisReply *reply = r;
-	const struct redis_url_host *s = privdata;
-
-	if (reply == NULL || p->stopping)
-		return;
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-	    reply->element[0]->type == REDIS_REPLY_STRING &&
-	    reply->element[1]->type == REDIS_REPLY_STRING) {
-		int port = atoi(reply->element[1]->str);
-
-		if (port > 0 && port < 65536) {
-			free(p->master_host);
-			p->master_host = xstrdup(reply->element[0]->str);
-			p->master_port = port;
-			p->have_master = true;
-			log_fields(LOG_LEVEL_INFO, "redis sentinel named the master",
-				   (struct log_field[]){ LOG_STR("sentinel", s->host),
-							 LOG_STR("master", p->opt.url->master),
-							 LOG_STR("host", p->master_host),
-							 LOG_INT("port", port) },
-				   4);
-		}
-	} else {
-		log_fields(LOG_LEVEL_WARN, "redis sentinel does not know the master",
-			   (struct log_field[]){ LOG_STR("sentinel", s->host),
-						 LOG_STR("master", p->opt.url->master),
-						 LOG_STR("error", reply->type == REDIS_REPLY_ERROR
-									  ? reply->str
-									  : "no address") },
-			   3);
-	}
-	redisAsyncDisconnect(c);
-}
-
-static void
-publisher_sentinel_connect_cb(const redisAsyncContext *c, int status)
-{
-	struct pubnode *p = c->data;
-
-	if (status != REDIS_OK) {
-		/* hiredis frees the context; no disconnect callback follows. */
-		log_fields(LOG_LEVEL_WARN, "redis sentinel connect failed",
-			   (struct log_field[]){ LOG_STR("error", c->errstr) }, 1);
-		evtimer_del(p->connect_timer);
-		p->sac = NULL;
-		publisher_discover(p);
-	}
-}
-
-static void
-publisher_sentinel_disconnect_cb(const redisAsyncContext *c, int status)
-{
-	struct pubnode *p = c->data;
-
-	(void)status;
-	evtimer_del(p->connect_timer);
-	p->sac = NULL;
-	if (p->stopping)
-		return;
-	if (p->have_master) {
-		p->sentinels_tried = 0;
-		publisher_connect(p);
-	} else {
-		publisher_discover(p);
-	}
-}
-
-/* Ask the next sentinel where the master is; after a whole round without an
- * answer, back off and start again. */
-static void
-publisher_discover(struct pubnode *p)
-{
-	const struct redis_url *u = p->opt.url;
-	const struct redis_url_host *s;
-	struct timeval tv = { p->opt.connect_timeout_ms / 1000,
-			      (p->opt.connect_timeout_ms % 1000) * 1000 };
-	const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", u->master };
-	redisAsyncContext *sac;
-
-	if (p->stopping)
-		return;
-	if (p->sentinels_tried >= u->nhosts) {
-		p->sentinels_tried = 0;
-		publisher_schedule_retry(p);
-		return;
-	}
-	s = &u->hosts[p->sentinel_next % u->nhosts];
-	p->sentinel_next++;
-	p->sentinels_tried++;
-	sac = redisAsyncConnect(s->host, s->port);
-	if (sac == NULL)
-		abort();
-	if (sac->err) {
-		log_fields(LOG_LEVEL_WARN, "redis sentinel connect failed",
-			   (struct log_field[]){ LOG_STR("error", sac->errstr) }, 1);
-		redisAsyncFree(sac);
-		publisher_discover(p);
-		return;
-	}
-	sac->data = p;
-	p->sac = sac;
-	p->state = PUBLISHER_CONNECTING;
-	redisLibeventAttach(sac, p->base);
-	redisAsyncSetConnectCallback(sac, publisher_sentinel_connect_cb);
-	redisAsyncSetDisconnectCallback(sac, publisher_sentinel_disconnect_cb);
-	redisAsyncCommandArgv(sac, publisher_sentinel_reply_cb, (void *)s, 3, argv, NULL);
-	evtimer_add(p->connect_timer, &tv);
-}
-
-static void
-publisher_connect(struct pubnode *p)
+void
+pubnode_connect(struct pubnode *p)
 {
 	const struct redis_url *u = p->opt.url;
 	struct timeval tv = { p->opt.connect_timeout_ms / 1000,
@@ -445,7 +302,7 @@ publisher_connect(struct pubnode *p)
 	redisAsyncContext *ac;
 
 	if (u->kind == REDIS_URL_SENTINEL && !p->have_master) {
-		publisher_discover(p);
+		pubnode_discover(p);
 		return;
 	}
 	if (u->kind == REDIS_URL_UNIX)
@@ -460,7 +317,7 @@ publisher_connect(struct pubnode *p)
 		log_fields(LOG_LEVEL_WARN, "redis connect failed",
 			   (struct log_field[]){ LOG_STR("error", ac->errstr) }, 1);
 		redisAsyncFree(ac);
-		publisher_schedule_retry(p);
+		pubnode_schedule_retry(p);
 		return;
 	}
 	ac->data = p;
@@ -486,7 +343,7 @@ pubnode_new(struct event_base *base, const struct publish_options *opt)
 	p->connect_timer = evtimer_new(base, publisher_connect_timeout_cb, p);
 	if (p->retry_timer == NULL || p->connect_timer == NULL)
 		abort();
-	publisher_connect(p);
+	pubnode_connect(p);
 	return p;
 }
 
