@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -641,17 +642,17 @@ jsonparse_ex(const char *data, size_t len, const struct jsonparse_options *opt,
 {
 	struct jsonparse_error spare;
 	unsigned int max_depth = opt->max_depth;
-	struct jp p = {
-		.data = data,
-		.len = len,
-		.max_depth = max_depth < JSONPARSE_DEPTH_CAP ? max_depth : JSONPARSE_DEPTH_CAP,
-		.opt = opt,
-		.res = out,
-		.err = err != NULL ? err : &spare,
-	};
+	struct jp p;
 	const char *why = NULL;
 	size_t bad = 0;
 
+	memset(&p, 0, offsetof(struct jp, path));
+	p.data = data;
+	p.len = len;
+	p.max_depth = max_depth < JSONPARSE_DEPTH_CAP ? max_depth : JSONPARSE_DEPTH_CAP;
+	p.opt = opt;
+	p.res = out;
+	p.err = err != NULL ? err : &spare;
 	memset(out, 0, sizeof(*out));
 	memset(p.err, 0, sizeof(*p.err));
 	/* Never NULL, so an empty first string still has an address. */
