@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hookstream/config.h"
+#include "hookstream/jsonw.h"
 #include "hookstream/metrics.h"
 #include "hookstream/normalize.h"
 #include "hookstream/publish.h"
@@ -123,17 +123,15 @@ request_send_literal(struct request *rq, struct request_outcome *o)
 }
 
 /* One answer entry: {"status", "event_id", "stream"[, "entry_id"]}. */
-static json_t *
-request_event_json(const struct normalize_event *ev, const char *status, const char *entry_id)
+static void
+request_event_json(struct jsonw *w, const struct normalize_event *ev, const char *status,
+		   const char *entry_id)
 {
-	json_t *e = json_pack("{s:s, s:s, s:s}", "status", status, "event_id", ev->event_id,
-			      "stream", ev->stream);
-
-	if (e == NULL)
-		abort();
-	if (entry_id != NULL)
-		json_object_set_new(e, "entry_id", json_string(entry_id));
-	return e;
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "status", status);
+	jsonw_member_str(w, "event_id", ev->event_id);
+	jsonw_member_str(w, "stream", ev->stream);
+	jsonw_member_str(w, "entry_id", entry_id);
 }
 
 /* Answer 2xx: the events are stored (res) or, with res NULL, spooled. */
@@ -145,7 +143,6 @@ request_answer_ok(struct request *rq, const struct publish_result *res)
 	size_t n = rq->norm.nevents, fresh = 0;
 	const char *outcome;
 	struct request_outcome o;
-	json_t *body;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct normalize_event *ev = &rq->norm.events[i];
@@ -165,26 +162,35 @@ request_answer_ok(struct request *rq, const struct publish_result *res)
 				      .outcome = outcome,
 				      .events = n };
 	if (!request_send_literal(rq, &o)) {
-		body = request_event_json(first,
-					  res == NULL ? "spooled"
-					  : fresh     ? "accepted"
-						      : "duplicate",
-					  res ? res->items[0].entry_id : NULL);
-		if (n > 1) {
-			json_t *list = json_array();
+		struct jsonw w;
+		size_t len;
+		char *text;
 
-			for (size_t i = 0; i < n; i++)
-				json_array_append_new(
-					list,
-					request_event_json(&rq->norm.events[i],
-							   res == NULL		     ? "spooled"
-							   : res->items[i].duplicate ? "duplicate"
-										     : "accepted",
-							   res ? res->items[i].entry_id : NULL));
-			json_object_set_new(body, "events", list);
+		jsonw_init(&w, 256 + (n > 1 ? n * 192 : 0));
+		request_event_json(&w, first,
+				   res == NULL ? "spooled"
+				   : fresh     ? "accepted"
+					       : "duplicate",
+				   res ? res->items[0].entry_id : NULL);
+		if (n > 1) {
+			jsonw_key(&w, "events");
+			jsonw_array_begin(&w);
+			for (size_t i = 0; i < n; i++) {
+				request_event_json(&w, &rq->norm.events[i],
+						   res == NULL		     ? "spooled"
+						   : res->items[i].duplicate ? "duplicate"
+									     : "accepted",
+						   res ? res->items[i].entry_id : NULL);
+				jsonw_object_end(&w);
+			}
+			jsonw_array_end(&w);
 		}
-		server_answer(s, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
-			      body, &o);
+		jsonw_object_end(&w);
+		jsonw_raw(&w, "\n", 1);
+		text = jsonw_take(&w, &len);
+		server_send(s, rq->req, rq->t0_us, rq->route->path, rq->request_id, rq->source_ip,
+			    "application/json", text, len, &o);
+		free(text);
 	}
 	request_unlink(rq);
 }

@@ -4,6 +4,8 @@
  * first NUL is a Redis URL and a jsonpath (looked up in a fixed document,
  * with the text after the NUL as the query string); the whole input is INI
  * text. Each must succeed with a well-formed result or fail with a message.
+ * The whole input is also a string for jsonw, whose text must load with
+ * jansson and, for valid UTF-8, be exactly what jansson's dump writes.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -13,7 +15,9 @@
 
 #include "hookstream/ini.h"
 #include "hookstream/jsonpath.h"
+#include "hookstream/jsonw.h"
 #include "hookstream/redis_url.h"
+#include "hookstream/utf8.h"
 #include "hookstream/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -211,6 +215,50 @@ fuzz_ini(const char *text, size_t len)
 	free(fi.section);
 }
 
+static void
+fuzz_jsonw(const char *s, size_t n)
+{
+	struct jsonw w;
+	json_error_t jerr;
+	json_t *back;
+	size_t len, bad;
+	const char *why;
+	char *text;
+
+	jsonw_init(&w, 1);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "k");
+	jsonw_array_begin(&w);
+	jsonw_object_begin(&w);
+	jsonw_member_strn(&w, "s", s, n);
+	jsonw_object_end(&w);
+	jsonw_array_end(&w);
+	jsonw_member_uint(&w, "n", n);
+	jsonw_object_end(&w);
+	text = jsonw_take(&w, &len);
+	CHECK(strlen(text) == len, "jsonw: length %zu, strlen %zu", len, strlen(text));
+	CHECK(utf8_check((const unsigned char *)text, len, &bad, &why), "jsonw: invalid UTF-8");
+	back = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+	CHECK(back != NULL, "jsonw: jansson cannot load the output: %s", jerr.text);
+	if (utf8_check((const unsigned char *)s, n, &bad, &why)) {
+		json_t *str = json_array_get(json_object_get(back, "k"), 0);
+		json_t *v = json_object_get(str, "s");
+		json_t *orig = json_stringn(s, n);
+		char *dump = json_dumps(orig, JSON_ENCODE_ANY | JSON_COMPACT);
+		const char *at = strstr(text, "\"s\":");
+
+		CHECK(v != NULL && json_string_length(v) == n &&
+			      memcmp(json_string_value(v), s, n) == 0,
+		      "jsonw: string does not round-trip");
+		CHECK(dump != NULL && at != NULL && strncmp(at + 4, dump, strlen(dump)) == 0,
+		      "jsonw: escaping differs from jansson's: %s vs %s", at, dump);
+		free(dump);
+		json_decref(orig);
+	}
+	json_decref(back);
+	free(text);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -232,6 +280,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_redis(buf, 1 + size % 64);
 	fuzz_jsonpath(doc, buf, query);
 	fuzz_ini((const char *)data, size);
+	fuzz_jsonw((const char *)data, size);
 	free(buf);
 	return 0;
 }
