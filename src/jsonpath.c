@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hookstream/jsonmem.h"
 #include "hookstream/jsonpath.h"
 #include "hookstream/pct.h"
 #include "hookstream/xalloc.h"
@@ -206,7 +207,7 @@ jsonpath_get_text(const struct jsonpath *p, const json_t *root, const char *quer
 		/* The shortest text that reads back as the same double: 0.1 stays
 		 * "0.1", not "0.10000000000000001". */
 		for (int prec = 1;; prec++) {
-			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(prec));
+			char *s = jsonmem_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(prec));
 
 			if (s == NULL)
 				abort();
@@ -217,7 +218,7 @@ jsonpath_get_text(const struct jsonpath *p, const json_t *root, const char *quer
 	case JSON_INTEGER:
 	case JSON_TRUE:
 	case JSON_FALSE: {
-		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+		char *s = jsonmem_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
 
 		if (s == NULL)
 			abort();

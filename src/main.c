@@ -20,6 +20,7 @@
 #include "hookstream/admin.h"
 #include "hookstream/cli.h"
 #include "hookstream/config.h"
+#include "hookstream/jsonmem.h"
 #include "hookstream/log.h"
 #include "hookstream/metrics.h"
 #include "hookstream/timeutil.h"
@@ -290,6 +291,7 @@ slot_thread(void *arg)
 	struct slot *sl = arg;
 
 	event_base_dispatch(sl->base);
+	jsonmem_thread_fini();
 	return NULL;
 }
 
@@ -577,7 +579,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	json_set_alloc_funcs(xmalloc, free);
+	/* Per-request arena inside normalize_request, xmalloc/free elsewhere. */
+	json_set_alloc_funcs(jsonmem_malloc, jsonmem_free);
 	event_set_mem_functions(xmalloc, xrealloc, free);
 
 	a.config_path = app_config_path(config_opt);
@@ -705,5 +708,6 @@ out:
 	config_free(a.cfg);
 	libevent_global_shutdown();
 	log_info("stopped");
+	jsonmem_thread_fini();
 	return a.exit_status;
 }

@@ -14,6 +14,7 @@
 #include "hookstream/config.h"
 #include "hookstream/envelope.h"
 #include "hookstream/form.h"
+#include "hookstream/jsonmem.h"
 #include "hookstream/jsonparse.h"
 #include "hookstream/normalize.h"
 #include "hookstream/redact.h"
@@ -91,7 +92,7 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 		*fields = normalize_form_fields(req->cfg, stored);
 		/* The rules must not see what was redacted or dropped either. */
 		normalize_form_fields(req->cfg, *tree);
-		*data = json_dumps(stored, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		*data = jsonmem_dumps(stored, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(stored);
 		if (*data == NULL)
 			abort();
@@ -177,6 +178,28 @@ normalize_mask_result(struct classify_result *cr)
 	free(copy);
 }
 
+/* a, b, c, d and e end to end, in a new string (xasprintf's printf costs more
+ * than the rest of building the stream and seen key names). */
+static char *
+normalize_join(const char *a, const char *b, const char *c, const char *d, const char *e)
+{
+	const char *part[5] = { a, b, c, d, e };
+	size_t len[5], total = 1, at = 0;
+	char *out;
+
+	for (size_t i = 0; i < 5; i++) {
+		len[i] = strlen(part[i]);
+		total += len[i];
+	}
+	out = xmalloc(total);
+	for (size_t i = 0; i < 5; i++) {
+		memcpy(out + at, part[i], len[i]);
+		at += len[i];
+	}
+	out[at] = '\0';
+	return out;
+}
+
 static void
 normalize_event_fill(const struct normalize_request *req, const struct classify_result *cr,
 		     const char *data, size_t data_len, size_t index, size_t count,
@@ -203,10 +226,10 @@ normalize_event_fill(const struct normalize_request *req, const struct classify_
 		.batch_size = count,
 	};
 
-	ev->stream = xasprintf("%s:%s", req->cfg->stream_prefix, cr->category);
+	ev->stream = normalize_join(req->cfg->stream_prefix, ":", cr->category, "", "");
 	ev->event_id = xstrdup(cr->event_id);
 	/* Hash-tagged to the stream's slot so the script runs on one Cluster node. */
-	ev->seen_key = xasprintf("{%s}:seen:%s", ev->stream, ev->event_id);
+	ev->seen_key = normalize_join("{", ev->stream, "}:seen:", ev->event_id, "");
 	ev->category = cr->category;
 	ev->type = xstrdup(cr->type);
 	ev->envelope = envelope_build(&ei, &ev->envelope_len);
@@ -238,9 +261,13 @@ normalize_request(const struct normalize_request *req, struct normalize_result *
 	size_t data_len = 0, n;
 
 	memset(out, 0, sizeof(*out));
+	/* Every jansson value of this request dies before it returns. */
+	jsonmem_scope_begin();
 	if (normalize_parse(req, &tree, &data, &data_len, &out->redactions, &out->fields_redacted,
-			    err) < 0)
+			    err) < 0) {
+		jsonmem_scope_end();
 		return -EINVAL;
+	}
 	ci = (struct classify_input){ .body = tree,
 				      .query = req->query,
 				      .route_category = req->route->category,
@@ -258,6 +285,7 @@ normalize_request(const struct normalize_request *req, struct normalize_result *
 	classify_results_free(cr, n);
 	free(data);
 	json_decref(tree);
+	jsonmem_scope_end();
 	return 0;
 }
 

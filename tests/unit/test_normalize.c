@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "hookstream/config.h"
+#include "hookstream/jsonmem.h"
 #include "hookstream/jsonparse.h"
 #include "hookstream/normalize.h"
 
@@ -249,6 +250,12 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 	};
+	int rc;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* As the daemon runs it: jansson's values of each request in the
+	 * per-request arena (poisoned after the request under ASan). */
+	json_set_alloc_funcs(jsonmem_malloc, jsonmem_free);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	jsonmem_thread_fini();
+	return rc;
 }
