@@ -15,6 +15,8 @@
 
 #include "hookstream/publish.h"
 
+struct publish_op;
+
 enum publisher_state {
 	PUBLISHER_DOWN,
 	PUBLISHER_CONNECTING,
@@ -40,7 +42,21 @@ struct pubnode {
 	bool have_master;
 	char *master_host;
 	int master_port;
+	/* Submissions of this turn of the loop, sent as one script call by
+	 * flush_ev (publish_ops.c); scratch holds the command being written. */
+	struct publish_op **queue;
+	size_t nqueue, queue_cap, queue_events;
+	struct event *flush_ev;
+	char *scratch;
+	size_t scratch_cap;
 };
+
+/* Events in one script call at most. */
+#define PUBLISH_BATCH_MAX 64
+
+/* publish_ops.c: the dedup+XADD script (loaded at every connect). */
+extern const char publish_script[];
+extern const size_t publish_script_len;
 
 struct pubnode *pubnode_new(struct event_base *base, const struct publish_options *opt);
 void pubnode_free(struct pubnode *p);
@@ -59,6 +75,12 @@ HS_WUR int pubnode_append(struct pubnode *p, const char *stream, uint64_t maxlen
 /* publish.c, for publish_sentinel.c: connect to the master (after a
  * discovery), or back off and try again. */
 void pubnode_connect(struct pubnode *p);
+
+/* publish_ops.c: send what is queued now; the flush event's callback; settle
+ * what is queued with -ENOTCONN (the node is being freed). */
+void pubnode_flush(struct pubnode *p);
+void pubnode_flush_cb(evutil_socket_t fd, short what, void *arg);
+void pubnode_fail_queued(struct pubnode *p);
 void pubnode_schedule_retry(struct pubnode *p);
 
 /* publish_sentinel.c: ask the next sentinel where the master is; once named,
