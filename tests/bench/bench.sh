@@ -483,6 +483,9 @@ run_one() {
 		R[$k:xlen]=$(rcli XLEN "$stream")
 	fi
 	if [ "$target" = hookstream ]; then
+		# One stored entry, for redis-benchmark to send the same arguments.
+		[ -s "$TMP/entry.fields" ] ||
+			rcli --raw XRANGE "$STREAM" - + COUNT 1 | tail -n +2 >"$TMP/entry.fields"
 		read -r pub dup fail < <(hs_events)
 		R[$k:published]=$((pub - p0))
 		R[$k:duplicate]=$((dup - d0))
@@ -555,6 +558,55 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
+# Two more measurements, after the interleaved runs (they use med above).
+
+# hookstream again, paced to about half the rate just measured: every
+# connection pauses before each request (post.lua's delay()).
+HALF_DELAY_MS=$(awk -v c="$CONNECTIONS" -v r="$(med hookstream rps)" \
+	'BEGIN { d = int(c * 1000 / (r / 2) + 0.5) - 1; print (d < 1 ? 1 : d) }')
+HALF=()
+for ((run = 1; run <= RUNS; run++)); do
+	note "run $run/$RUNS: hookstream paced (${HALF_DELAY_MS} ms mean pause per request and connection)"
+	redis_reset
+	BENCH_DELAY_MS=$HALF_DELAY_MS run_wrk hookstream "$DURATION" \
+		"$(printf 'h%d%06d' "$run" $((RANDOM * 32768 + RANDOM)) | cut -c1-8)" "$TMP/wrk.half.$run.txt"
+	settle hookstream
+	R[half:$run:rps]=$(field rps "$TMP/wrk.half.$run.txt")
+	R[half:$run:p50]=$(field p50_us "$TMP/wrk.half.$run.txt")
+	R[half:$run:p99]=$(field p99_us "$TMP/wrk.half.$run.txt")
+	R[half:$run:non2xx]=$(field non2xx "$TMP/wrk.half.$run.txt")
+done
+
+# Redis alone: the same dedup+XADD script with the arguments of a stored
+# entry, pipelined by redis-benchmark from CPU 1, a fresh seen key per call.
+# This is what Redis can take on its core; hookstream shares that core.
+REDIS_SCRIPT=()
+if command -v redis-benchmark >/dev/null && [ -s "$TMP/entry.fields" ]; then
+	SCRIPT_SHA=$(rcli SCRIPT LOAD "$(python3 - "$ROOT/src/publish_ops.c" <<'PY'
+import ast, re, sys
+src = open(sys.argv[1]).read()
+body = re.search(r"publish_script\[\] =(.*?);\n", src, re.S).group(1)
+body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+print("".join(ast.literal_eval(s) for s in re.findall(r'"(?:[^"\\]|\\.)*"', body)), end="")
+PY
+)")
+	mapfile -t ENTRY <"$TMP/entry.fields"
+	ENTRY[1]=__rand_int__ # the event id
+	for ((run = 1; run <= RUNS; run++)); do
+		note "run $run/$RUNS: redis-benchmark, the publish script"
+		redis_reset
+		r0=$(cpu_ticks "${PIDS[redis]}")
+		rb=$(taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONNECTIONS" -P 16 \
+			-n $((15000 * DURATION)) -r 1000000000 -q \
+			EVALSHA "$SCRIPT_SHA" 2 "$STREAM" "{$STREAM}:seen:__rand_int__" \
+			$((604800 * 1000)) 1000000 "${#ENTRY[@]}" "${ENTRY[@]}" 2>&1 |
+			grep -o '[0-9.]* requests per second' | tail -1)
+		REDIS_SCRIPT+=("${rb%% *}")
+		R[script:$run:rcpr]=$(per_req "$(($(cpu_ticks "${PIDS[redis]}") - r0))" $((15000 * DURATION)))
+		R[script:$run:xlen]=$(rcli XLEN "$STREAM")
+	done
+fi
+
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
 WRK_VERSION=$({ wrk -v 2>&1 || true; } | awk 'NR == 1 { print $2 }') # -v exits 1
@@ -602,6 +654,18 @@ for t in nginx node; do
 		echo "ratio hookstream/$t: $(ratio "$HS_RPS" "$(med "$t" rps)")"
 	fi
 done
+echo "hookstream paced (${HALF_DELAY_MS} ms mean pause, uniform in [0, $((2 * HALF_DELAY_MS))], per request and connection):" \
+	"$(printf '%.0f' "$(med half rps)") req/s ($(ratio "$(med half rps)" "$HS_RPS") of the maximum)," \
+	"p50 $(ms "$(med half p50)"), p99 $(ms "$(med half p99)"), non-2xx $(sum half non2xx)"
+if [ "${#REDIS_SCRIPT[@]}" -gt 0 ]; then
+	RS=$(median "${REDIS_SCRIPT[@]}")
+	echo "redis-benchmark, the publish script alone (EVALSHA, -c$CONNECTIONS -P16, one event per call):" \
+		"$(printf '%.0f' "$RS") events/s, $(med script rcpr) us of Redis CPU per event" \
+		"(XLEN $(med script xlen) of $((15000 * DURATION)))"
+	echo "ratio hookstream/redis-script: $(ratio "$HS_RPS" "$RS")"
+else
+	echo "skipped  redis-benchmark: not installed, or no entry was stored"
+fi
 for s in "${SKIPPED[@]}"; do
 	echo "skipped  $s"
 done

@@ -6,9 +6,20 @@
 --
 --   BENCH_RUN=<tag>  run tag in every id (default: derived from time + pid)
 --   BODY_BYTES=<n>   body size in bytes (default 800)
+--   BENCH_DELAY_MS=<n> mean pause before each request on a connection (paced load)
 
 -- BODY_BYTES=<n> in the environment sets the body size (default 800).
 local BODY_BYTES = tonumber(os.getenv("BODY_BYTES") or "") or 800
+
+-- BENCH_DELAY_MS=<n>: every connection waits n ms on average before each
+-- request (uniform in [0, 2n], so the connections do not fire in lockstep),
+-- which paces the load (bench.sh's run at about half the maximum rate).
+local DELAY_MS = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if DELAY_MS ~= nil and DELAY_MS > 0 then
+	function delay()
+		return math.random(0, 2 * DELAY_MS)
+	end
+end
 
 local threads = {}
 
