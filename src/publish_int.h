@@ -45,14 +45,18 @@ struct pubnode {
 	/* Submissions of this turn of the loop, sent as one script call by
 	 * flush_ev (publish_ops.c); scratch holds the command being written. */
 	struct publish_op **queue;
-	size_t nqueue, queue_cap, queue_events;
+	size_t nqueue, queue_cap, queue_events, queue_bytes;
 	struct event *flush_ev;
 	char *scratch;
 	size_t scratch_cap;
 };
 
-/* Events in one script call at most. */
-#define PUBLISH_BATCH_MAX 64
+/* Events in one script call at most, and bytes of arguments past which no
+ * other submission joins it; commands up to PUBLISH_SCRATCH_KEEP are written
+ * in a buffer kept for the next. */
+#define PUBLISH_BATCH_MAX    64
+#define PUBLISH_BATCH_BYTES  (256u * 1024u)
+#define PUBLISH_SCRATCH_KEEP (512u * 1024u)
 
 /* publish_ops.c: the dedup+XADD script (loaded at every connect). */
 extern const char publish_script[];

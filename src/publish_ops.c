@@ -191,10 +191,11 @@ publish_batch_stored(struct publish_batch *b, const struct publish_item_result *
 	publish_batch_free(b);
 }
 
-/* The script call for b's ops, EVALSHA (or EVAL after NOSCRIPT), into p's
- * scratch buffer. */
+/* The script call for b's ops, EVALSHA (or EVAL after NOSCRIPT), in p's
+ * scratch buffer or, when larger than PUBLISH_SCRATCH_KEEP, in *tmp (the
+ * caller frees it): a burst of large bodies must not pin its peak. */
 static size_t
-publish_batch_command(struct pubnode *p, const struct publish_batch *b)
+publish_batch_command(struct pubnode *p, const struct publish_batch *b, char **cmd, char **tmp)
 {
 	size_t nfields = b->ops[0]->nfields, bytes = 512, k = 0;
 	size_t argc = 6 + 2 * b->n + b->n * nfields;
@@ -217,11 +218,16 @@ publish_batch_command(struct pubnode *p, const struct publish_batch *b)
 	bytes += b->retried ? RESP_ARG_MAX(publish_script_len) : 0;
 	for (size_t i = 0; i < b->nops; i++)
 		bytes += b->ops[i]->keys_len + b->ops[i]->vals_len;
-	if (bytes > p->scratch_cap) {
-		p->scratch = xrealloc(p->scratch, bytes);
-		p->scratch_cap = bytes;
+	if (bytes > PUBLISH_SCRATCH_KEEP) {
+		o = *tmp = xmalloc(bytes);
+	} else {
+		if (bytes > p->scratch_cap) {
+			p->scratch = xrealloc(p->scratch, PUBLISH_SCRATCH_KEEP);
+			p->scratch_cap = PUBLISH_SCRATCH_KEEP;
+		}
+		o = p->scratch;
 	}
-	o = p->scratch;
+	*cmd = o;
 	k += resp_count(o + k, argc);
 	if (b->retried) {
 		k += resp_arg_str(o + k, "EVAL");
@@ -258,8 +264,9 @@ static void publish_reply_cb(redisAsyncContext *c, void *r, void *privdata);
 static int
 publish_batch_send(struct pubnode *p, struct publish_batch *b)
 {
-	const char *cmd = b->cmd;
+	char *cmd = b->cmd, *tmp = NULL;
 	size_t len = b->cmd_len;
+	int rc;
 
 	if (p->state != PUBLISHER_READY || p->ac == NULL)
 		return -EAGAIN;
@@ -269,13 +276,12 @@ publish_batch_send(struct pubnode *p, struct publish_batch *b)
 	    redisAsyncCommandArgv(p->ac, NULL, NULL, 1, (const char *[]){ "ASKING" }, NULL) !=
 		    REDIS_OK)
 		return -EAGAIN;
-	if (!b->plain) {
-		len = publish_batch_command(p, b);
-		cmd = p->scratch;
-	}
-	if (redisAsyncFormattedCommand(p->ac, publish_reply_cb, b, cmd, len) != REDIS_OK)
-		return -EAGAIN;
-	return 0;
+	if (!b->plain)
+		len = publish_batch_command(p, b, &cmd, &tmp);
+	rc = redisAsyncFormattedCommand(p->ac, publish_reply_cb, b, cmd, len) == REDIS_OK ? 0
+											  : -EAGAIN;
+	free(tmp);
+	return rc;
 }
 
 /* The replicas' answer to the WAIT sent after a stored write. */
@@ -423,7 +429,7 @@ pubnode_flush(struct pubnode *p)
 		return;
 	b = publish_batch_new(p, p->queue, p->nqueue);
 	p->queue = NULL;
-	p->nqueue = p->queue_cap = p->queue_events = 0;
+	p->nqueue = p->queue_cap = p->queue_events = p->queue_bytes = 0;
 	if (publish_batch_send(p, b) < 0) {
 		p->pending -= b->nops;
 		publish_batch_fail(b, -ENOTCONN, "redis connection lost");
@@ -502,10 +508,13 @@ pubnode_submit(struct pubnode *p, const struct publish_item *items, size_t n, bo
 		p->pending++;
 		return 0;
 	}
-	/* One script call carries the same number of fields per event, and at
-	 * most PUBLISH_BATCH_MAX events. */
+	/* One script call carries the same number of fields per event, at most
+	 * PUBLISH_BATCH_MAX events and, past the first op, PUBLISH_BATCH_BYTES:
+	 * large bodies gain nothing from sharing a call, and would only make
+	 * the command (and its copies) bigger. */
 	if (p->nqueue > 0 &&
-	    (p->queue_events + n > PUBLISH_BATCH_MAX || p->queue[0]->nfields != op->nfields))
+	    (p->queue_events + n > PUBLISH_BATCH_MAX || p->queue[0]->nfields != op->nfields ||
+	     p->queue_bytes + op->keys_len + op->vals_len > PUBLISH_BATCH_BYTES))
 		pubnode_flush(p);
 	if (p->nqueue == p->queue_cap) {
 		p->queue_cap = p->queue_cap ? 2 * p->queue_cap : 16;
@@ -513,6 +522,7 @@ pubnode_submit(struct pubnode *p, const struct publish_item *items, size_t n, bo
 	}
 	p->queue[p->nqueue++] = op;
 	p->queue_events += n;
+	p->queue_bytes += op->keys_len + op->vals_len;
 	p->pending++;
 	/* Flushed once the callbacks ready in this turn of the loop have run. */
 	if (p->nqueue == 1)
@@ -579,6 +589,6 @@ pubnode_fail_queued(struct pubnode *p)
 	b = publish_batch_new(p, p->queue, p->nqueue);
 	p->pending -= p->nqueue;
 	p->queue = NULL;
-	p->nqueue = p->queue_cap = p->queue_events = 0;
+	p->nqueue = p->queue_cap = p->queue_events = p->queue_bytes = 0;
 	publish_batch_fail(b, -ENOTCONN, "redis connection lost");
 }
