@@ -568,6 +568,7 @@ HALF=()
 for ((run = 1; run <= RUNS; run++)); do
 	note "run $run/$RUNS: hookstream paced (${HALF_DELAY_MS} ms mean pause per request and connection)"
 	redis_reset
+	a0=$(aof_rewrites)
 	BENCH_DELAY_MS=$HALF_DELAY_MS run_wrk hookstream "$DURATION" \
 		"$(printf 'h%d%06d' "$run" $((RANDOM * 32768 + RANDOM)) | cut -c1-8)" "$TMP/wrk.half.$run.txt"
 	settle hookstream
@@ -575,6 +576,7 @@ for ((run = 1; run <= RUNS; run++)); do
 	R[half:$run:p50]=$(field p50_us "$TMP/wrk.half.$run.txt")
 	R[half:$run:p99]=$(field p99_us "$TMP/wrk.half.$run.txt")
 	R[half:$run:non2xx]=$(field non2xx "$TMP/wrk.half.$run.txt")
+	R[half:$run:aofrw]=$(($(aof_rewrites) - a0))
 done
 
 # Redis alone: the same dedup+XADD script with the arguments of a stored
@@ -657,6 +659,10 @@ done
 echo "hookstream paced (${HALF_DELAY_MS} ms mean pause, uniform in [0, $((2 * HALF_DELAY_MS))], per request and connection):" \
 	"$(printf '%.0f' "$(med half rps)") req/s ($(ratio "$(med half rps)" "$HS_RPS") of the maximum)," \
 	"p50 $(ms "$(med half p50)"), p99 $(ms "$(med half p99)"), non-2xx $(sum half non2xx)"
+for ((run = 1; run <= RUNS; run++)); do
+	printf '  paced run %d: %.0f req/s, p50 %s, p99 %s, aof-rewrites=%s\n' "$run" "${R[half:$run:rps]}" \
+		"$(ms "${R[half:$run:p50]}")" "$(ms "${R[half:$run:p99]}")" "${R[half:$run:aofrw]}"
+done
 if [ "${#REDIS_SCRIPT[@]}" -gt 0 ]; then
 	RS=$(median "${REDIS_SCRIPT[@]}")
 	echo "redis-benchmark, the publish script alone (EVALSHA, -c$CONNECTIONS -P16, one event per call):" \
