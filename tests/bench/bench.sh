@@ -13,11 +13,13 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: tests/bench/bench.sh [--quick] [--duration S] [--connections N]
+usage: tests/bench/bench.sh [--quick] [--duration S] [--connections N] [--no-aof-rewrite]
 
-  --quick          one 5 s run per target instead of the median of three 10 s runs
-  --duration S     seconds per run (default 10, or 5 with --quick)
-  --connections N  wrk connections (default 64)
+  --quick           one 5 s run per target instead of the median of three 10 s runs
+  --duration S      seconds per run (default 10, or 5 with --quick)
+  --connections N   wrk connections (default 64)
+  --no-aof-rewrite  Redis with auto-aof-rewrite-percentage 0: AOF everysec as
+                    before, without the rewrites (forks) a growing dataset causes
 
 Environment: HOOKSTREAM_BUILD_DIR (default <repo>/build), NODE_PEER_DIR
 (default <repo>/../shared/peers/node), BENCH_KEEP=1 keeps the temp dir.
@@ -34,6 +36,7 @@ done
 QUICK=0
 DURATION=
 CONNECTIONS=64
+AOF_REWRITE_PCT=100 # redis-server's default
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	--connections=*) CONNECTIONS=${1#*=} ;;
+	--no-aof-rewrite) AOF_REWRITE_PCT=0 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -200,7 +204,8 @@ rcli() {
 
 mkdir -p "$TMP/redis"
 taskset -c 0 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$TMP/redis" \
-	--appendonly yes --appendfsync everysec --save "" --daemonize no \
+	--appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage "$AOF_REWRITE_PCT" \
+	--save "" --daemonize no \
 	--logfile "$TMP/redis.log" &
 PIDS[redis]=$!
 wait_for 10 bash -c "[ \"\$(redis-cli -h 127.0.0.1 -p $REDIS_PORT ping)\" = PONG ]" ||
@@ -623,7 +628,8 @@ echo "          $(field body_bytes "$TMP/wrk.hookstream.1.txt")-byte DuitNow-Pay
 echo "pinning:  redis-server and the server under test on CPU 0, wrk on CPU 1"
 echo "runs:     $RUNS x ${DURATION}s per target after a ${WARMUP}s warm-up, targets interleaved;" \
 	"$([ "$RUNS" -gt 1 ] && echo "medians shown" || echo "single run")"
-echo "redis:    $REDIS_VERSION, appendonly yes, appendfsync everysec, save \"\";" \
+echo "redis:    $REDIS_VERSION, appendonly yes, appendfsync everysec, save \"\"," \
+	"auto-aof-rewrite-percentage $AOF_REWRITE_PCT;" \
 	"FLUSHALL + BGREWRITEAOF before each Redis-backed run"
 echo "machine:  $CPU_MODEL, $(nproc --all) CPUs, Linux $(uname -r), wrk $WRK_VERSION"
 echo "build:    $HOOKSTREAM ($BUILD_OPTS); ceiling: $CEILING_BUILT"
