@@ -419,17 +419,28 @@ publish_batch_new(struct pubnode *p, struct publish_op **ops, size_t nops)
 	return b;
 }
 
-/* Send what is queued as one script call; the ops fail if that cannot be. */
-void
-pubnode_flush(struct pubnode *p)
+/* What is queued, as one batch (NULL when nothing is); the queue is empty after. */
+static struct publish_batch *
+publish_take_queue(struct pubnode *p)
 {
 	struct publish_batch *b;
 
 	if (p->nqueue == 0)
-		return;
+		return NULL;
 	b = publish_batch_new(p, p->queue, p->nqueue);
 	p->queue = NULL;
 	p->nqueue = p->queue_cap = p->queue_events = p->queue_bytes = 0;
+	return b;
+}
+
+/* Send what is queued as one script call; the ops fail if that cannot be. */
+void
+pubnode_flush(struct pubnode *p)
+{
+	struct publish_batch *b = publish_take_queue(p);
+
+	if (b == NULL)
+		return;
 	if (publish_batch_send(p, b) < 0) {
 		p->pending -= b->nops;
 		publish_batch_fail(b, -ENOTCONN, "redis connection lost");
@@ -582,13 +593,10 @@ pubnode_append(struct pubnode *p, const char *stream, uint64_t maxlen, const cha
 void
 pubnode_fail_queued(struct pubnode *p)
 {
-	struct publish_batch *b;
+	struct publish_batch *b = publish_take_queue(p);
 
-	if (p->nqueue == 0)
+	if (b == NULL)
 		return;
-	b = publish_batch_new(p, p->queue, p->nqueue);
-	p->pending -= p->nqueue;
-	p->queue = NULL;
-	p->nqueue = p->queue_cap = p->queue_events = p->queue_bytes = 0;
+	p->pending -= b->nops;
 	publish_batch_fail(b, -ENOTCONN, "redis connection lost");
 }
