@@ -122,7 +122,9 @@ request_send_literal(struct request *rq, struct request_outcome *o)
 	return true;
 }
 
-/* One answer entry: {"status", "event_id", "stream"[, "entry_id"]}. */
+/* One answer entry: {"status", "event_id", "stream"[, "entry_id"], left open
+ * for the caller to close (the first entry is the body, which may go on with
+ * "events"). */
 static void
 request_event_json(struct jsonw *w, const struct normalize_event *ev, const char *status,
 		   const char *entry_id)
