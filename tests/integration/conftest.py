@@ -37,7 +37,8 @@ CONF_FILE = REPO_ROOT / "conf" / "hookstream.conf"
 REDIS_SERVER = "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") \
     else (shutil.which("redis-server") or "redis-server")
 
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                     "WARNING: ThreadSanitizer")
 READY_DEADLINE = 10.0
 STOP_DEADLINE = 15.0
 MAX_HUNG = 3  # after this many hung daemons, stop starting new ones (keeps CI bounded)
