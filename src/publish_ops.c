@@ -33,37 +33,44 @@
 /*
  * KEYS: stream, seen key, per event. ARGV: dedup ttl (ms), trim ("0": none,
  * "<n>": MAXLEN ~ n, "m<id>": MINID ~ id),
- * fields per event, then each event's field/value pairs. Returns per event
- * {1, new entry id} or {0, original entry id}. The seen key holds the entry id
- * so a duplicate can be answered with where the original went.
+ * fields per event, then each event's field/value pairs. Returns a flat array,
+ * two elements per event: 1 and the new entry id, or 0 and the original entry
+ * id. The seen key holds the entry id so a duplicate can be answered with
+ * where the original went.
+ *
+ * Lean on purpose (callgrind on redis-server, 32 events per call, ~1.4 KB
+ * entries): the field/value arguments go to XADD straight from ARGV with
+ * unpack(ARGV, i, j) rather than through a per-event table (11% of Redis's
+ * instructions per event), and the reply is flat rather than a table per
+ * event (another 5%).
  */
 const char publish_script[] =
 	"local ttl, maxlen, per = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
-	"local out = {}\n"
+	"local call, out = redis.call, {}\n"
 	"for i = 1, #KEYS / 2 do\n"
 	"  local stream, seen = KEYS[2 * i - 1], KEYS[2 * i]\n"
-	"  local prev = redis.call('GET', seen)\n"
+	"  local prev = call('GET', seen)\n"
 	"  if prev then\n"
 	/* A write all the same (value and TTL unchanged): it advances this
 	 * connection's replication offset, so a WAIT after a duplicate also
 	 * waits for the original entry to reach the replicas. */
-	"    redis.call('SET', seen, prev, 'KEEPTTL')\n"
-	"    out[i] = {0, prev}\n"
+	"    call('SET', seen, prev, 'KEEPTTL')\n"
+	"    out[2 * i - 1], out[2 * i] = 0, prev\n"
 	"  else\n"
-	"    local args = {}\n"
-	"    local base = 3 + (i - 1) * per\n"
-	"    for j = 1, per do args[j] = ARGV[base + j] end\n"
+	"    local first = 4 + (i - 1) * per\n"
+	"    local last = first + per - 1\n"
 	"    local id\n"
 	"    if maxlen == '0' then\n"
-	"      id = redis.call('XADD', stream, '*', unpack(args))\n"
+	"      id = call('XADD', stream, '*', unpack(ARGV, first, last))\n"
 	"    elseif string.sub(maxlen, 1, 1) == 'm' then\n"
-	"      id = redis.call('XADD', stream, 'MINID', '~', string.sub(maxlen, 2), '*', "
-	"unpack(args))\n"
+	"      id = call('XADD', stream, 'MINID', '~', string.sub(maxlen, 2), '*', "
+	"unpack(ARGV, first, last))\n"
 	"    else\n"
-	"      id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(args))\n"
+	"      id = call('XADD', stream, 'MAXLEN', '~', maxlen, '*', "
+	"unpack(ARGV, first, last))\n"
 	"    end\n"
-	"    redis.call('SET', seen, id, 'PX', ttl)\n"
-	"    out[i] = {1, id}\n"
+	"    call('SET', seen, id, 'PX', ttl)\n"
+	"    out[2 * i - 1], out[2 * i] = 1, id\n"
 	"  end\n"
 	"end\n"
 	"return out\n";
@@ -355,6 +362,22 @@ publish_reply_error(struct pubnode *p, struct publish_batch *b, const redisReply
 	publish_batch_fail(b, -EIO, reply->str);
 }
 
+/* A reply in a shape this relay does not know: nothing in b is taken as
+ * stored (the senders retry; dedup answers any event that did land). */
+static void
+publish_batch_unexpected(struct publish_batch *b, const redisReply *reply, const char *what)
+{
+	log_fields(
+		LOG_LEVEL_ERROR, what,
+		(struct log_field[]){ LOG_INT("reply_type", reply->type),
+				      LOG_INT("reply_elements", reply->type == REDIS_REPLY_ARRAY
+									? (long long)reply->elements
+									: -1),
+				      LOG_INT("events", b->n) },
+		3);
+	publish_batch_fail(b, -EIO, what);
+}
+
 static void
 publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 {
@@ -375,7 +398,7 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 	}
 	if (b->plain) {
 		if (reply->type != REDIS_REPLY_STRING || reply->len >= PUBLISH_ENTRY_ID_MAX) {
-			publish_batch_fail(b, -EIO, "unexpected reply to XADD");
+			publish_batch_unexpected(b, reply, "unexpected reply to XADD");
 			return;
 		}
 		items[0].duplicate = false;
@@ -384,23 +407,23 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 		publish_done(p, b, items);
 		return;
 	}
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != b->n) {
-		publish_batch_fail(b, -EIO, "unexpected reply from the publish script");
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 * b->n) {
+		publish_batch_unexpected(b, reply, "unexpected reply from the publish script");
 		return;
 	}
 	for (size_t i = 0; i < b->n; i++) {
-		redisReply *e = reply->element[i];
+		const redisReply *flag = reply->element[2 * i], *id = reply->element[2 * i + 1];
 
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-		    e->element[0]->type != REDIS_REPLY_INTEGER ||
-		    e->element[1]->type != REDIS_REPLY_STRING ||
-		    e->element[1]->len >= PUBLISH_ENTRY_ID_MAX) {
-			publish_batch_fail(b, -EIO, "unexpected reply from the publish script");
+		if (flag->type != REDIS_REPLY_INTEGER ||
+		    (flag->integer != 0 && flag->integer != 1) || id->type != REDIS_REPLY_STRING ||
+		    id->len == 0 || id->len >= PUBLISH_ENTRY_ID_MAX) {
+			publish_batch_unexpected(b, reply,
+						 "unexpected reply from the publish script");
 			return;
 		}
-		items[i].duplicate = e->element[0]->integer == 0;
-		memcpy(items[i].entry_id, e->element[1]->str, e->element[1]->len);
-		items[i].entry_id[e->element[1]->len] = '\0';
+		items[i].duplicate = flag->integer == 0;
+		memcpy(items[i].entry_id, id->str, id->len);
+		items[i].entry_id[id->len] = '\0';
 	}
 	publish_done(p, b, items);
 }
