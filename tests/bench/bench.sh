@@ -566,22 +566,32 @@ ratio() {
 # Two more measurements, after the interleaved runs (they use med above).
 
 # hookstream again, paced to about half the rate just measured: every
-# connection pauses before each request (post.lua's delay()).
+# connection pauses before each request (post.lua's delay()). The bare
+# ceiling and the Node peer get the same pacing, so the same offered load:
+# the ceiling is this machine's floor (one wake-up of a sleeping server per
+# request), Node the peer's latency at that load.
 HALF_DELAY_MS=$(awk -v c="$CONNECTIONS" -v r="$(med hookstream rps)" \
 	'BEGIN { d = int(c * 1000 / (r / 2) + 0.5) - 1; print (d < 1 ? 1 : d) }')
-HALF=()
+PACED=(hookstream)
+for t in ceiling node; do
+	[[ " ${TARGETS[*]} " == *" $t "* ]] && PACED+=("$t")
+done
 for ((run = 1; run <= RUNS; run++)); do
-	note "run $run/$RUNS: hookstream paced (${HALF_DELAY_MS} ms mean pause per request and connection)"
-	redis_reset
-	a0=$(aof_rewrites)
-	BENCH_DELAY_MS=$HALF_DELAY_MS run_wrk hookstream "$DURATION" \
-		"$(printf 'h%d%06d' "$run" $((RANDOM * 32768 + RANDOM)) | cut -c1-8)" "$TMP/wrk.half.$run.txt"
-	settle hookstream
-	R[half:$run:rps]=$(field rps "$TMP/wrk.half.$run.txt")
-	R[half:$run:p50]=$(field p50_us "$TMP/wrk.half.$run.txt")
-	R[half:$run:p99]=$(field p99_us "$TMP/wrk.half.$run.txt")
-	R[half:$run:non2xx]=$(field non2xx "$TMP/wrk.half.$run.txt")
-	R[half:$run:aofrw]=$(($(aof_rewrites) - a0))
+	for t in "${PACED[@]}"; do
+		note "run $run/$RUNS: $t paced (${HALF_DELAY_MS} ms mean pause per request and connection)"
+		k="paced-$t"
+		[ -n "$(target_stream "$t")" ] && redis_reset
+		a0=$(aof_rewrites)
+		BENCH_DELAY_MS=$HALF_DELAY_MS run_wrk "$t" "$DURATION" \
+			"$(printf 'h%d%06d' "$run" $((RANDOM * 32768 + RANDOM)) | cut -c1-8)" "$TMP/wrk.$k.$run.txt"
+		alive "$t" || die "$t died during paced run $run: $(tail -3 "$TMP/$t.log")"
+		settle "$t"
+		R[$k:$run:rps]=$(field rps "$TMP/wrk.$k.$run.txt")
+		R[$k:$run:p50]=$(field p50_us "$TMP/wrk.$k.$run.txt")
+		R[$k:$run:p99]=$(field p99_us "$TMP/wrk.$k.$run.txt")
+		R[$k:$run:non2xx]=$(field non2xx "$TMP/wrk.$k.$run.txt")
+		R[$k:$run:aofrw]=$(($(aof_rewrites) - a0))
+	done
 done
 
 # Redis alone: the same dedup+XADD script with the arguments of a stored
@@ -589,14 +599,7 @@ done
 # This is what Redis can take on its core; hookstream shares that core.
 REDIS_SCRIPT=()
 if command -v redis-benchmark >/dev/null && [ -s "$TMP/entry.fields" ]; then
-	SCRIPT_SHA=$(rcli SCRIPT LOAD "$(python3 - "$ROOT/src/publish_ops.c" <<'PY'
-import ast, re, sys
-src = open(sys.argv[1]).read()
-body = re.search(r"publish_script\[\] =(.*?);\n", src, re.S).group(1)
-body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
-print("".join(ast.literal_eval(s) for s in re.findall(r'"(?:[^"\\]|\\.)*"', body)), end="")
-PY
-)")
+	SCRIPT_SHA=$(rcli SCRIPT LOAD "$(python3 "$ROOT/tests/bench/publish_script.py" "$ROOT/src/publish_ops.c")")
 	mapfile -t ENTRY <"$TMP/entry.fields"
 	ENTRY[1]=__rand_int__ # the event id
 	for ((run = 1; run <= RUNS; run++)); do
@@ -662,12 +665,16 @@ for t in nginx node; do
 		echo "ratio hookstream/$t: $(ratio "$HS_RPS" "$(med "$t" rps)")"
 	fi
 done
-echo "hookstream paced (${HALF_DELAY_MS} ms mean pause, uniform in [0, $((2 * HALF_DELAY_MS))], per request and connection):" \
-	"$(printf '%.0f' "$(med half rps)") req/s ($(ratio "$(med half rps)" "$HS_RPS") of the maximum)," \
-	"p50 $(ms "$(med half p50)"), p99 $(ms "$(med half p99)"), non-2xx $(sum half non2xx)"
-for ((run = 1; run <= RUNS; run++)); do
-	printf '  paced run %d: %.0f req/s, p50 %s, p99 %s, aof-rewrites=%s\n' "$run" "${R[half:$run:rps]}" \
-		"$(ms "${R[half:$run:p50]}")" "$(ms "${R[half:$run:p99]}")" "${R[half:$run:aofrw]}"
+echo "paced to half of hookstream's maximum (${HALF_DELAY_MS} ms mean pause, uniform in [0, $((2 * HALF_DELAY_MS))], per request and connection):"
+for t in "${PACED[@]}"; do
+	k="paced-$t"
+	printf '  %-10s %6.0f req/s (%s of hookstream'"'"'s maximum), p50 %s, p99 %s, non-2xx %s\n' "$t" \
+		"$(med "$k" rps)" "$(ratio "$(med "$k" rps)" "$HS_RPS")" "$(ms "$(med "$k" p50)")" \
+		"$(ms "$(med "$k" p99)")" "$(sum "$k" non2xx)"
+	for ((run = 1; run <= RUNS; run++)); do
+		printf '    run %d: %.0f req/s, p50 %s, p99 %s, aof-rewrites=%s\n' "$run" "${R[$k:$run:rps]}" \
+			"$(ms "${R[$k:$run:p50]}")" "$(ms "${R[$k:$run:p99]}")" "${R[$k:$run:aofrw]}"
+	done
 done
 if [ "${#REDIS_SCRIPT[@]}" -gt 0 ]; then
 	RS=$(median "${REDIS_SCRIPT[@]}")

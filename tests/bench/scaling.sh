@@ -44,7 +44,7 @@ HOOKSTREAM_ALLOW=127.0.0.1 HOOKSTREAM_REDIS_URL=redis://127.0.0.1:$REDIS \
 HOOKSTREAM_MAX_BODY=2097152 HOOKSTREAM_STREAM_MAXLEN=2000 HOOKSTREAM_LOG_LEVEL=warn \
 	taskset -c 0 "$BUILD/hookstream" 2>"$tmp/hookstream.log" &
 hs=$!
-pids+=($hs)
+pids+=("$hs")
 for _ in $(seq 100); do
 	curl -sf "http://127.0.0.1:$ADMIN/readyz" >/dev/null && break
 	sleep 0.05
@@ -74,7 +74,7 @@ for s in conns:
 time.sleep(30)
 PY
 holder=$!
-pids+=($holder)
+pids+=("$holder")
 for _ in $(seq 300); do
 	n=$(curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '$1 == "hookstream_open_connections" { print $2 }')
 	[ "${n:-0}" -ge 1000 ] && break
