@@ -28,6 +28,8 @@ EOF
 }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$ROOT/tests/bench/common.sh"
 CMDLINE="tests/bench/bench.sh"
 for a in "$@"; do
 	CMDLINE+=" $(printf '%q' "$a")"
@@ -107,17 +109,6 @@ BUSY_OTHERS=$(ps -eo pcpu=,pid=,comm= --sort=-pcpu | awk '$1 >= 10 { printf "%s(
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hookstream-bench.XXXXXX")
 declare -A PIDS=()
 
-stop_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
 	local name
 	for name in node nginx ceiling gate hookstream redis; do
@@ -134,17 +125,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Poll until "$@" succeeds, at most $1 seconds.
-wait_for() {
-	local limit=$1 i
-	shift
-	for ((i = 0; i < limit * 20; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 alive() {
 	kill -0 "${PIDS[$1]}" 2>/dev/null
@@ -188,15 +168,7 @@ esac
 # ---------------------------------------------------------------------------
 # Services, all on 127.0.0.1 and free ports.
 
-read -r REDIS_PORT HS_PORT HS_ADMIN CEIL_PORT NGINX_PORT NODE_PORT GATE_PORT < <(python3 -c '
-import socket
-socks = []
-for _ in range(7):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-')
+read -r REDIS_PORT HS_PORT HS_ADMIN CEIL_PORT NGINX_PORT NODE_PORT GATE_PORT < <(free_ports 7)
 
 rcli() {
 	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
@@ -211,15 +183,7 @@ PIDS[redis]=$!
 wait_for 10 bash -c "[ \"\$(redis-cli -h 127.0.0.1 -p $REDIS_PORT ping)\" = PONG ]" ||
 	die "redis-server did not start: $(tail -3 "$TMP/redis.log" 2>/dev/null)"
 
-# env -i: no HOOKSTREAM_* from the caller's shell, so the built-in default
-# configuration (conf/hookstream.conf) plus exactly these overrides is measured.
-taskset -c 0 env -i PATH="$PATH" \
-	HOOKSTREAM_LISTEN="127.0.0.1:$HS_PORT" \
-	HOOKSTREAM_ADMIN_LISTEN="127.0.0.1:$HS_ADMIN" \
-	HOOKSTREAM_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
-	HOOKSTREAM_ALLOW=127.0.0.1 \
-	HOOKSTREAM_LOG_LEVEL=warn \
-	"$HOOKSTREAM" >"$TMP/hookstream.log" 2>&1 &
+start_hookstream "$TMP/hookstream.log" "$HOOKSTREAM" "$REDIS_PORT" "$HS_PORT" "$HS_ADMIN" taskset -c 0
 PIDS[hookstream]=$!
 wait_for 15 curl -fsS "http://127.0.0.1:$HS_ADMIN/readyz" ||
 	die "hookstream did not become ready: $(tail -3 "$TMP/hookstream.log")"

@@ -25,6 +25,8 @@ EOF
 }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$ROOT/tests/bench/common.sh"
 CALLS=200
 BATCHES="1 32"
 TOP=0
@@ -56,17 +58,6 @@ ninja -C "$BUILD" hookstream >/dev/null || die "cannot build hookstream in $BUIL
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hookstream-script-cost.XXXXXX")
 REDIS_PID=
 HS_PID=
-stop_pid() {
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 cleanup() {
 	stop_pid "$HS_PID"
 	stop_pid "$REDIS_PID"
@@ -79,24 +70,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r REDIS_PORT HS_PORT HS_ADMIN < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-')
+read -r REDIS_PORT HS_PORT HS_ADMIN < <(free_ports 3)
 rcli() {
 	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
-}
-wait_for() {
-	local limit=$1 i
-	shift
-	for ((i = 0; i < limit * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # redis-server under callgrind, counting nothing until told to.
@@ -109,13 +85,7 @@ REDIS_PID=$!
 wait_for 60 rcli PING || die "redis-server under valgrind did not start: $(tail -5 "$TMP/valgrind.log")"
 
 # One entry as hookstream stores it for the bench's body.
-env -i PATH="$PATH" \
-	HOOKSTREAM_LISTEN="127.0.0.1:$HS_PORT" \
-	HOOKSTREAM_ADMIN_LISTEN="127.0.0.1:$HS_ADMIN" \
-	HOOKSTREAM_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
-	HOOKSTREAM_ALLOW=127.0.0.1 \
-	HOOKSTREAM_LOG_LEVEL=warn \
-	"$BUILD/hookstream" >"$TMP/hookstream.log" 2>&1 &
+start_hookstream "$TMP/hookstream.log" "$BUILD/hookstream" "$REDIS_PORT" "$HS_PORT" "$HS_ADMIN"
 HS_PID=$!
 wait_for 60 curl -sf "http://127.0.0.1:$HS_ADMIN/readyz" || die "hookstream not ready: $(tail -5 "$TMP/hookstream.log")"
 wrk -t1 -c1 -d1s -s "$ROOT/tests/bench/post.lua" "http://127.0.0.1:$HS_PORT/webhook" >"$TMP/wrk.txt" 2>&1 ||
