@@ -15,6 +15,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$ROOT/tests/bench/common.sh"
 BUILD=${HOOKSTREAM_BUILD_DIR:-$ROOT/build}
 DURATION=5
 [ "${1:-}" = "--duration" ] && DURATION=$2
@@ -31,10 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-REDIS=$(port)
-HTTP=$(port)
-ADMIN=$(port)
+read -r REDIS HTTP ADMIN < <(free_ports 3)
 taskset -c 0 redis-server --port "$REDIS" --bind 127.0.0.1 --save "" --appendonly yes \
 	--appendfsync everysec --dir "$tmp" --daemonize no >"$tmp/redis.log" 2>&1 &
 pids+=($!)

@@ -15,6 +15,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$ROOT/tests/bench/common.sh"
 BUILD=${HOOKSTREAM_BUILD_DIR:-$ROOT/build}
 DURATION=5
 CONNECTIONS=64
@@ -45,10 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-HTTP=$(port)
-ADMIN=$(port)
-REDIS=$(port)
+read -r HTTP ADMIN REDIS < <(free_ports 3)
 metric() { curl -s "http://127.0.0.1:$ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 HOOKSTREAM_LISTEN=127.0.0.1:$HTTP HOOKSTREAM_ADMIN_LISTEN=127.0.0.1:$ADMIN \

@@ -10,6 +10,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$ROOT/tests/bench/common.sh"
 BUILD=${HOOKSTREAM_BUILD_DIR:-$ROOT/build}
 DURATION=10
 RUNS=3
@@ -29,8 +31,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-REDIS=$(port)
+REDIS=$(free_ports 1)
 redis-server --port "$REDIS" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
 	--dir "$tmp" --daemonize no >"$tmp/redis.log" 2>&1 &
 pids+=($!)
@@ -38,8 +39,7 @@ sleep 0.3
 
 echo "wrk -t2 -c64 ${DURATION}s, nothing pinned, median of $RUNS runs:"
 for workers in 1 2; do
-	HTTP=$(port)
-	ADMIN=$(port)
+	read -r HTTP ADMIN < <(free_ports 2)
 	HOOKSTREAM_WORKERS=$workers HOOKSTREAM_LISTEN=127.0.0.1:$HTTP \
 	HOOKSTREAM_ADMIN_LISTEN=127.0.0.1:$ADMIN HOOKSTREAM_ALLOW=127.0.0.1 \
 	HOOKSTREAM_REDIS_URL=redis://127.0.0.1:$REDIS HOOKSTREAM_LOG_LEVEL=warn \
