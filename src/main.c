@@ -290,7 +290,9 @@ slot_thread(void *arg)
 {
 	struct slot *sl = arg;
 
+	log_batch_attach(sl->base);
 	event_base_dispatch(sl->base);
+	log_batch_detach();
 	jsonmem_thread_fini();
 	return NULL;
 }
@@ -681,9 +683,11 @@ main(int argc, char **argv)
 	evsignal_add(a.sig_hup, NULL);
 	log_info("listening");
 
+	log_batch_attach(a.base);
 	event_base_dispatch(a.base);
 out:
 	app_stop_workers(&a);
+	log_batch_detach();
 	admin_free(a.admin);
 	if (a.sig_term)
 		event_free(a.sig_term);

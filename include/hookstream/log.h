@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * log: levelled, one line per event on stderr, JSON (default) or key=value text.
- * Each line is written with one write(2), so lines from several threads never
- * interleave. Callers pass message and fields; bodies and secrets never belong
- * here (the caller's duty, checked by the integration tests).
+ * Lines from several threads never interleave. On a thread with an attached
+ * event loop, info and debug lines are collected and written once per turn of
+ * the loop (one write(2) for all the access lines of a turn); a warning or an
+ * error is written at once, after what was collected. Callers pass message
+ * and fields; bodies and secrets never belong here (the caller's duty, checked
+ * by the integration tests).
  */
 #ifndef HOOKSTREAM_LOG_H
 #define HOOKSTREAM_LOG_H
@@ -47,6 +50,18 @@ struct log_field {
 void log_setup(enum log_level level, enum log_format format);
 
 bool log_enabled(enum log_level level);
+
+struct event_base;
+
+/* Collect this thread's info and debug lines, written by a zero timer on base
+ * (so at most one turn of the loop late). Call on the thread that runs base. */
+void log_batch_attach(struct event_base *base);
+
+/* Write what is collected and stop collecting; before base is freed. */
+void log_batch_detach(void);
+
+/* Write what this thread has collected now. */
+void log_flush(void);
 
 /* A line with a formatted message and no fields. */
 void log_msg(enum log_level level, const char *fmt, ...) HS_PRINTF(2, 3);
