@@ -278,6 +278,22 @@ jp_edit(struct jp *p, size_t offset, size_t len, char *text, size_t text_len)
 	};
 }
 
+/* Room for n bytes in the parse's scratch buffer; its old content is lost. */
+static char *
+jp_scratch(struct jp *p, size_t n)
+{
+	if (n > p->scratch_cap) {
+		size_t cap = p->scratch_cap > 0 ? p->scratch_cap : 256;
+
+		while (cap < n)
+			cap = cap <= SIZE_MAX / 2 ? cap * 2 : n;
+		free(p->scratch);
+		p->scratch = xmalloc(cap);
+		p->scratch_cap = cap;
+	}
+	return p->scratch;
+}
+
 /*
  * Mask card numbers in the decoded string buf[off, off+n) taken from the token
  * data[start, pos). When anything was masked, or when the raw token spells a
@@ -289,31 +305,31 @@ jp_redact_string(struct jp *p, size_t start, size_t off, size_t n, bool value)
 {
 	size_t tok = p->pos - start, text_len, masked;
 	bool keep = value && p->opt != NULL && p->opt->unmasked_tree;
-	char *copy = NULL, *s = p->buf + off;
+	char *s = p->buf + off;
+	char *scratch, *raw;
 	bool rewrite;
 	char *text;
 
+	/* The masked copy (first n + 1 bytes) and the raw token (tok bytes) can
+	 * be needed at once. */
+	scratch = jp_scratch(p, (keep ? n + 1 : 0) + tok);
+	raw = keep ? scratch + n + 1 : scratch;
 	/* With an unmasked tree the payload's copy is masked, not the tree's. */
 	if (keep) {
-		copy = xmalloc(n + 1);
-		memcpy(copy, s, n);
-		s = copy;
+		memcpy(scratch, s, n);
+		s = scratch;
 	}
 	masked = redact_pans(s, n);
 	rewrite = masked > 0;
 	if (!rewrite && memchr(p->data + start, '\\', tok) != NULL) {
-		char *raw = xmalloc(tok);
-
 		memcpy(raw, p->data + start, tok);
 		rewrite = redact_pans(raw, tok) > 0;
-		free(raw);
 	}
 	if (rewrite) {
 		p->res->redactions += masked;
 		text = jp_encode(s, n, &text_len);
 		jp_edit(p, start, tok, text, text_len);
 	}
-	free(copy);
 }
 
 static bool
@@ -680,10 +696,12 @@ jsonparse_ex(const char *data, size_t len, const struct jsonparse_options *opt,
 		goto fail;
 	}
 	free(p.buf);
+	free(p.scratch);
 	json_decref(p.tomb);
 	return 0;
 fail:
 	free(p.buf);
+	free(p.scratch);
 	json_decref(p.tomb);
 	jsonparse_result_fini(out);
 	return -EINVAL;

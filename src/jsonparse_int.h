@@ -34,6 +34,10 @@ struct jp {
 	 * value (which may hold more strings) is parsed. */
 	char *buf;
 	size_t buf_len, buf_cap;
+	/* Reused by each string's card-number check (one buffer per parse, not
+	 * an allocation per string). */
+	char *scratch;
+	size_t scratch_cap;
 	/* The key (offset into buf) of each open member, by depth; SIZE_MAX for
 	 * an array element. Read by field rules written as paths. Last, and
 	 * never zeroed: an entry is written when its level opens (16 KiB of
