@@ -45,7 +45,8 @@ PY
 # background (behind CMD, e.g. taskset -c 0; its PID is $! after the call),
 # with env -i: no HOOKSTREAM_* from the caller's shell, so the built-in
 # default configuration (conf/hookstream.conf) plus exactly these overrides
-# is what gets measured.
+# is what gets measured. The log level is the built-in one (info: an access
+# line per request) unless BENCH_LOG_LEVEL says otherwise.
 start_hookstream() {
 	local log=$1 bin=$2 redis_port=$3 port=$4 admin_port=$5
 	shift 5
@@ -54,6 +55,6 @@ start_hookstream() {
 		HOOKSTREAM_ADMIN_LISTEN="127.0.0.1:$admin_port" \
 		HOOKSTREAM_REDIS_URL="redis://127.0.0.1:$redis_port" \
 		HOOKSTREAM_ALLOW=127.0.0.1 \
-		HOOKSTREAM_LOG_LEVEL=warn \
+		HOOKSTREAM_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
 		"$bin" >"$log" 2>&1 &
 }

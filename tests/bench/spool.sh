@@ -52,7 +52,7 @@ metric() { curl -s "http://127.0.0.1:$ADMIN/metrics" | awk -v m="$1" '$1 == m { 
 
 HOOKSTREAM_LISTEN=127.0.0.1:$HTTP HOOKSTREAM_ADMIN_LISTEN=127.0.0.1:$ADMIN \
 HOOKSTREAM_ALLOW=127.0.0.1 HOOKSTREAM_REDIS_URL=redis://127.0.0.1:$REDIS \
-HOOKSTREAM_SPOOL_DIR=$spool HOOKSTREAM_LOG_LEVEL=warn \
+HOOKSTREAM_SPOOL_DIR=$spool HOOKSTREAM_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
 	taskset -c 0 "$BUILD/hookstream" 2>"$tmp/hookstream.log" &
 pids+=($!)
 for _ in $(seq 100); do

@@ -42,7 +42,7 @@ for workers in 1 2; do
 	read -r HTTP ADMIN < <(free_ports 2)
 	HOOKSTREAM_WORKERS=$workers HOOKSTREAM_LISTEN=127.0.0.1:$HTTP \
 	HOOKSTREAM_ADMIN_LISTEN=127.0.0.1:$ADMIN HOOKSTREAM_ALLOW=127.0.0.1 \
-	HOOKSTREAM_REDIS_URL=redis://127.0.0.1:$REDIS HOOKSTREAM_LOG_LEVEL=warn \
+	HOOKSTREAM_REDIS_URL=redis://127.0.0.1:$REDIS HOOKSTREAM_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
 		"$BUILD/hookstream" 2>"$tmp/hookstream-$workers.log" &
 	hs=$!
 	for _ in $(seq 100); do
