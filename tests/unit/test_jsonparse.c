@@ -621,6 +621,47 @@ test_nul_kept(void **state)
 	jsonparse_result_fini(&res);
 }
 
+/* Every ASCII byte at every offset of a string longer than two words: the
+ * string scan (8 bytes at a time) stops at exactly '"', '\\' and controls. */
+static void
+test_string_byte_at_every_offset(void **state)
+{
+	enum { LEN = 21 };
+	(void)state;
+
+	for (unsigned int b = 0; b < 0x80; b++) {
+		for (size_t off = 0; off < LEN; off++) {
+			char body[LEN + 4];
+			struct jsonparse_result res;
+			struct jsonparse_error err;
+			int rc;
+
+			body[0] = '[';
+			body[1] = '"';
+			memset(body + 2, 'a', LEN);
+			body[2 + off] = (char)b;
+			body[2 + LEN] = '"';
+			body[3 + LEN] = ']';
+			rc = jsonparse(body, sizeof(body), 64, &res, &err);
+			if (b == '"' || b == '\\') {
+				assert_int_equal(rc, -EINVAL);
+				continue;
+			}
+			if (b < 0x20) {
+				assert_int_equal(rc, -EINVAL);
+				assert_int_equal(err.offset, 2 + off);
+				assert_non_null(strstr(err.message, "control character"));
+				continue;
+			}
+			assert_int_equal(rc, 0);
+			assert_int_equal(json_string_length(json_array_get(res.root, 0)), LEN);
+			assert_memory_equal(json_string_value(json_array_get(res.root, 0)),
+					    body + 2, LEN);
+			jsonparse_result_fini(&res);
+		}
+	}
+}
+
 static void
 test_fini_null_and_twice(void **state)
 {
@@ -650,6 +691,7 @@ main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_truncated_prefixes),
 		cmocka_unit_test(test_nul_kept),
+		cmocka_unit_test(test_string_byte_at_every_offset),
 		cmocka_unit_test(test_fini_null_and_twice),
 	};
 
