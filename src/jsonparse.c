@@ -16,6 +16,7 @@
 
 #include "hookstream/jsonparse.h"
 #include "hookstream/redact.h"
+#include "hookstream/swar.h"
 #include "hookstream/utf8.h"
 #include "hookstream/xalloc.h"
 #include "jsonparse_int.h"
@@ -207,15 +208,10 @@ jp_escape(struct jp *p)
 static size_t
 jp_plain_run(const char *d, size_t i, size_t len)
 {
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-
 	while (len - i >= 8) {
-		uint64_t v, q, b;
+		uint64_t v = swar_load(d + i);
 
-		memcpy(&v, d + i, sizeof(v));
-		q = v ^ (ones * '"');
-		b = v ^ (ones * '\\');
-		if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs)
+		if (swar_has(v, '"') | swar_has(v, '\\') | swar_has_below(v, 0x20))
 			break;
 		i += 8;
 	}

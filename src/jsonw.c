@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hookstream/jsonw.h"
+#include "hookstream/swar.h"
 #include "hookstream/utf8.h"
 #include "hookstream/xalloc.h"
 
@@ -110,6 +111,14 @@ jsonw_string(struct jsonw *w, const char *s, size_t n)
 		const unsigned char *run = p;
 		unsigned char c;
 
+		while (end - p >= 8) {
+			uint64_t v = swar_load(p);
+
+			if ((v & SWAR_HIGHS) | swar_has(v, '"') | swar_has(v, '\\') |
+			    swar_has_below(v, 0x20))
+				break;
+			p += 8;
+		}
 		while (p < end && jsonw_plain(*p))
 			p++;
 		memcpy(o, run, (size_t)(p - run));

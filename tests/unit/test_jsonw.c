@@ -118,6 +118,40 @@ test_random_strings(void **state)
 	assert_true(valid < 19000);
 }
 
+/* Every byte at every offset of a string longer than two words: the scan
+ * (eight bytes at a time) stops at each byte that is not plain. */
+static void
+test_byte_at_every_offset(void **state)
+{
+	enum { LEN = 21 };
+	(void)state;
+
+	for (unsigned int b = 0; b < 0x100; b++) {
+		for (size_t off = 0; off < LEN; off++) {
+			char s[LEN], want[LEN + 8];
+			char *got;
+			size_t len;
+
+			memset(s, 'a', LEN);
+			s[off] = (char)b;
+			if (b < 0x80) {
+				assert_like_jansson(s, LEN);
+				continue;
+			}
+			/* A lone byte >= 0x80 is invalid UTF-8: U+FFFD in its place. */
+			want[0] = '"';
+			memset(want + 1, 'a', off);
+			memcpy(want + 1 + off, FFFD, 3);
+			memset(want + 4 + off, 'a', LEN - 1 - off);
+			want[LEN + 3] = '"';
+			want[LEN + 4] = '\0';
+			got = string_text(s, LEN, &len);
+			assert_string_equal(got, want);
+			free(got);
+		}
+	}
+}
+
 static void
 test_invalid_utf8_replaced(void **state)
 {
@@ -180,6 +214,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strings_like_jansson),
 		cmocka_unit_test(test_random_strings),
+		cmocka_unit_test(test_byte_at_every_offset),
 		cmocka_unit_test(test_invalid_utf8_replaced),
 		cmocka_unit_test(test_structure),
 	};
