@@ -43,7 +43,7 @@ struct log_batch {
 };
 
 static pthread_mutex_t log_write_mu = PTHREAD_MUTEX_INITIALIZER;
-static __thread struct log_batch *log_thread_batch;
+static _Thread_local struct log_batch *log_thread_batch;
 
 /* Write it all, or give up when stderr is gone: there is nowhere left to say so. */
 static void
@@ -105,13 +105,6 @@ log_batch_detach(void)
 	log_batch_write(lb);
 	event_free(lb->flush_ev);
 	free(lb);
-}
-
-void
-log_flush(void)
-{
-	if (log_thread_batch != NULL)
-		log_batch_write(log_thread_batch);
 }
 
 /* Collect the line, or write it (with what is collected before it). */
@@ -220,8 +213,8 @@ log_put_ms(struct log_buf *b, double ms)
 static void
 log_put_ts(struct log_buf *b)
 {
-	static __thread time_t cached_sec = -1;
-	static __thread char cached[TIMEUTIL_RFC3339_LEN];
+	static _Thread_local time_t cached_sec = -1;
+	static _Thread_local char cached[TIMEUTIL_RFC3339_LEN];
 	struct timespec now = timeutil_now();
 	int ms = (int)(now.tv_nsec / 1000000L) % 1000;
 	char frac[5];

@@ -60,9 +60,6 @@ void log_batch_attach(struct event_base *base);
 /* Write what is collected and stop collecting; before base is freed. */
 void log_batch_detach(void);
 
-/* Write what this thread has collected now. */
-void log_flush(void);
-
 /* A line with a formatted message and no fields. */
 void log_msg(enum log_level level, const char *fmt, ...) HS_PRINTF(2, 3);
 
