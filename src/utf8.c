@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hookstream/swar.h"
+
 /*
  * Strict UTF-8 (Unicode table 3-7): no overlongs, no encoded surrogates, nothing
  * above U+10FFFF. Returns false with *bad at the first byte of the bad sequence.
@@ -23,14 +25,8 @@ utf8_check(const unsigned char *s, size_t len, size_t *bad, const char **why)
 		size_t n;
 
 		/* ASCII, most of any body: eight bytes at a time. */
-		while (len - i >= 8) {
-			uint64_t w;
-
-			memcpy(&w, s + i, sizeof(w));
-			if (w & UINT64_C(0x8080808080808080))
-				break;
+		while (len - i >= 8 && !(swar_load(s + i) & SWAR_HIGHS))
 			i += 8;
-		}
 		if (i >= len)
 			break;
 		c = s[i];
