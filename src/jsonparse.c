@@ -370,7 +370,8 @@ jp_digits(struct jp *p)
 static json_t *
 jp_number(struct jp *p)
 {
-	size_t start = p->pos, n;
+	size_t start = p->pos, n, masked;
+	char pan[REDACT_NUMBER_MAX];
 	char *text;
 
 	if (jp_peek(p) == '-')
@@ -406,18 +407,19 @@ jp_number(struct jp *p)
 		jp_digits(p);
 	}
 	n = p->pos - start;
-	if (!redact_number_is_pan(p->data + start, n))
+	masked = redact_number(p->data + start, n, pan);
+	if (masked == 0)
 		return jp_must(json_stringn_nocheck(p->data + start, n));
 	/* The card number becomes a masked string, in the tree and in the payload. */
-	text = xmalloc(n + 2);
+	text = xmalloc(masked + 2);
 	text[0] = '"';
-	memcpy(text + 1, p->data + start, n);
-	text[n + 1] = '"';
-	p->res->redactions += redact_pans(text + 1, n);
-	jp_edit(p, start, n, text, n + 2);
+	memcpy(text + 1, pan, masked);
+	text[masked + 1] = '"';
+	p->res->redactions++;
+	jp_edit(p, start, n, text, masked + 2);
 	if (p->opt != NULL && p->opt->unmasked_tree)
 		return jp_must(json_stringn_nocheck(p->data + start, n));
-	return jp_must(json_stringn_nocheck(text + 1, n));
+	return jp_must(json_stringn_nocheck(pan, masked));
 }
 
 static json_t *

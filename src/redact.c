@@ -6,6 +6,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "hookstream/redact.h"
 
@@ -50,17 +51,6 @@ redact_luhn_ok(const char *s, size_t len)
 	return ndigits > 0 && sum % 10 == 0;
 }
 
-bool
-redact_number_is_pan(const char *s, size_t len)
-{
-	if (len < REDACT_MIN_DIGITS || len > REDACT_MAX_DIGITS)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!redact_is_digit(s[i]))
-			return false;
-	return redact_luhn_ok(s, len);
-}
-
 static size_t
 redact_count_digits(const char *s, size_t len)
 {
@@ -85,6 +75,61 @@ redact_mask(char *s, size_t len, size_t ndigits)
 			s[i] = '*';
 		k++;
 	}
+}
+
+/*
+ * A number's value, not its spelling, decides: trailing zeros of the mantissa
+ * are counted (not stored) so that "4111111111111111.000" and "4.1e15" cost no
+ * room, and the exponent saturates far beyond any 19-digit value.
+ */
+size_t
+redact_number(const char *s, size_t len, char *out)
+{
+	char digits[REDACT_MAX_DIGITS];
+	size_t i = 0, n = 0, zeros = 0, frac = 0, o = 0;
+	long long exp = 0, scale;
+	bool point = false, eneg = false;
+
+	if (i < len && s[i] == '-')
+		out[o++] = s[i++];
+	for (; i < len && (redact_is_digit(s[i]) || s[i] == '.'); i++) {
+		if (s[i] == '.') {
+			point = true;
+			continue;
+		}
+		frac += point;
+		if (s[i] == '0') {
+			zeros += n > 0; /* leading zeros are no digits of the value */
+			continue;
+		}
+		if (n + zeros >= REDACT_MAX_DIGITS)
+			return 0; /* 20 significant digits: never a card number */
+		for (; zeros > 0; zeros--)
+			digits[n++] = '0';
+		digits[n++] = s[i];
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		if (++i < len && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		for (; i < len && redact_is_digit(s[i]); i++)
+			if (exp < 1000000)
+				exp = exp * 10 + (s[i] - '0');
+	}
+	if (i != len || n == 0)
+		return 0;
+	/* The value is digits * 10^scale. */
+	scale = (long long)zeros + (eneg ? -exp : exp) - (long long)frac;
+	if (scale < 0 || (unsigned long long)scale > REDACT_MAX_DIGITS - n ||
+	    n + (size_t)scale < REDACT_MIN_DIGITS)
+		return 0;
+	memcpy(out + o, digits, n);
+	memset(out + o + n, '0', (size_t)scale);
+	n += (size_t)scale;
+	if (!redact_luhn_ok(out + o, n))
+		return 0;
+	redact_mask(out + o, n, n);
+	out[o + n] = '\0';
+	return o + n;
 }
 
 /* End of the digit sequence starting at buf[i] (a digit): digits, each gap a

@@ -14,9 +14,17 @@
 /* Mask every PAN in buf[0, len) in place (same length). Returns how many. */
 size_t redact_pans(char *buf, size_t len);
 
-/* True when the JSON number lexeme s[0, len) is a PAN (digits only, 13-19,
- * Luhn-valid): such a number must be stored as a masked string instead. */
-bool redact_number_is_pan(const char *s, size_t len);
+/* Room redact_number needs: a sign, 19 digits and a NUL. */
+#define REDACT_NUMBER_MAX 21
+
+/* When the value of the JSON number lexeme s[0, len) is a PAN (an integer of
+ * 13-19 digits passing Luhn, however written: "4111111111111111",
+ * "-4111111111111111", "4111111111111111.0", "4.111111111111111E15"), writes
+ * it masked to out ("411111******1111", with a leading '-' if negative, NUL-
+ * terminated; at most REDACT_NUMBER_MAX bytes) and returns its length; else
+ * 0. Such a number must be stored as that masked string instead. A fraction's
+ * digits ("0.4111111111111111") are no card number: the value is not one. */
+size_t redact_number(const char *s, size_t len, char *out);
 
 /* Luhn check over the digits of s[0, len) (non-digits ignored). */
 bool redact_luhn_ok(const char *s, size_t len);

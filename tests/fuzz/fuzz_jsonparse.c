@@ -49,16 +49,22 @@ check_error(const struct jsonparse_error *err, size_t size)
 }
 
 /*
- * Digits left in the raw payload may only be a signed or real number (not a
- * card number by redact.h) or follow a "\u" whose hex digits and the text after
- * it happen to spell one (only a control character is still written that way).
+ * Digits left in the raw payload may only be a number whose value is no card
+ * number ("0.4111111111111111", by redact.h) or follow a "\u" whose hex digits
+ * and the text after it happen to spell one (only a control character is
+ * still written that way).
  */
 static bool
 raw_hit_allowed(const char *out, size_t at, size_t n, size_t len)
 {
-	char before = at > 0 ? out[at - 1] : ' ', after = at + n < len ? out[at + n] : ' ';
+	static const char lexeme[] = "0123456789+-.eE";
+	size_t b = at, e = at + n;
 
-	if (strchr("-.eE+", before) != NULL || strchr(".eE", after) != NULL)
+	while (b > 0 && out[b - 1] != '\0' && strchr(lexeme, out[b - 1]) != NULL)
+		b--;
+	while (e < len && out[e] != '\0' && strchr(lexeme, out[e]) != NULL)
+		e++;
+	if (json_check_number_not_pan(out + b, e - b))
 		return true;
 	return at >= 2 && out[at - 1] == 'u' && out[at - 2] == '\\';
 }

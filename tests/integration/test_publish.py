@@ -184,6 +184,27 @@ def test_card_number_masked(relay, redis):
     assert pan not in hs.stderr_text(), "unmasked PAN in the log"
 
 
+def test_card_number_as_a_float_masked(relay, redis):
+    # A sender that took the card number through a float or a sign still sent
+    # a card number: its value decides, not its spelling. A fraction's digits
+    # are no card number and stay a number.
+    hs = relay()
+    e2e = P.uid("E2E")
+    raw = ('{"endToEndId":"%s","paymentStatus":{"code":"ACSC"},"checkoutId":"c1",'
+           '"a":5555555555554444.0,"b":5.555555555554444E15,"c":-5555555555554444,'
+           '"d":0.5555555555554444}' % e2e).encode()
+    r = hs.post("/webhook", raw)
+    assert_accepted(r, "payment.status")
+    _, fields = _one_entry(redis, "paynet:payment.status", r)
+    data = json.loads(fields["event"])["data"]
+    assert (data["a"], data["b"], data["c"]) == (
+        "555555******4444", "555555******4444", "-555555******4444"), data
+    assert data["d"] == 0.5555555555554444 and '"d":0.5555555555554444' in fields["event"]
+    for k, v in fields.items():
+        for spelling in ("5555555555554444", "5.555555555554444E15"):
+            assert spelling not in v.replace("0.5555555555554444", ""), (k, v)
+
+
 def test_stream_prefix_from_env(relay, redis):
     hs = relay(env={"HOOKSTREAM_STREAM_PREFIX": "itest"})
     r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E")))

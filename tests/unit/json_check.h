@@ -48,38 +48,17 @@ json_check_equal(json_t *a, json_t *b)
 	}
 }
 
-/* A number lexeme with a sign, fraction or exponent: redact.h says it is no
- * card number even when its digits look like one. */
+/* A number lexeme whose value is no card number ("0.4111111111111111"), though
+ * its digits hold one. */
 static inline bool
-json_check_signed_or_real(const char *s, size_t n)
+json_check_number_not_pan(const char *s, size_t n)
 {
-	size_t i = 0, d;
-
-	if (i < n && s[i] == '-')
-		i++;
-	for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-		;
-	if (i == d)
-		return false;
-	if (i < n && s[i] == '.') {
-		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == d)
-			return false;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		if (++i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == d)
-			return false;
-	}
-	return i == n && strspn(s, "0123456789") != n;
+	return pan_check_is_number(s, n) && !pan_check_number_value(s, n);
 }
 
 /* The first string or key in v holding a card number, or NULL. With numbers,
- * a value that reads as a signed or real number lexeme is let through. */
+ * a value that reads as a number lexeme whose value is no card number is let
+ * through. */
 static inline const char *
 json_check_find_pan(json_t *v, bool numbers)
 {
@@ -91,7 +70,7 @@ json_check_find_pan(json_t *v, bool numbers)
 		if (!pan_check_find(json_string_value(v), json_string_length(v), &at, &n))
 			return NULL;
 		if (numbers &&
-		    json_check_signed_or_real(json_string_value(v), json_string_length(v)))
+		    json_check_number_not_pan(json_string_value(v), json_string_length(v)))
 			return NULL;
 		return json_string_value(v);
 	case JSON_ARRAY:

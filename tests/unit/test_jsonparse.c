@@ -184,9 +184,15 @@ test_valid(void **state)
 		 * the value holds no card number, but the raw token is rewritten. */
 		{ "\"\\u1234567890123452\"", "\"ሴ567890123452\"", "\"ሴ567890123452\"", 0, 1,
 		  false },
-		/* A signed or fractional number is no card number (redact.h). */
-		{ "[-4111111111111111,4111111111111111.0]", NULL,
-		  "[\"-4111111111111111\",\"4111111111111111.0\"]", 0, 0, true },
+		/* A number whose value is a card number, however it is written,
+		 * becomes the masked value as a string (redact.h). */
+		{ "[-4111111111111111,4111111111111111.0,4.111111111111111E15]",
+		  "[\"-411111******1111\",\"411111******1111\",\"411111******1111\"]",
+		  "[\"-411111******1111\",\"411111******1111\",\"411111******1111\"]", 3, 3,
+		  false },
+		/* A fraction's digits are no card number: the value is none. */
+		{ "[0.4111111111111111,4111111111111111.5]", NULL,
+		  "[\"0.4111111111111111\",\"4111111111111111.5\"]", 0, 0, true },
 	};
 	(void)state;
 

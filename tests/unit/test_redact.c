@@ -69,32 +69,61 @@ test_luhn(void **state)
 	}
 }
 
+/* A number is a card number when its value is one, however it is written. */
 static void
-test_number_is_pan(void **state)
+test_number(void **state)
 {
 	static const struct {
 		const char *s;
-		bool pan;
+		const char *masked; /* NULL: not a card number */
 	} cases[] = {
-		{ "4111111111111111", true },
-		{ "4222222222222", true },	   /* 13 digits */
-		{ "4111111111111112", false },	   /* Luhn */
-		{ "-4111111111111111", false },	   /* sign: not a card number */
-		{ "4111111111111111.0", false },   /* fraction */
-		{ "4111111111111111e0", false },   /* exponent */
-		{ "411111111117", false },	   /* 12 digits, Luhn-valid */
-		{ "41111111111111111115", false }, /* 20 digits, Luhn-valid */
-		{ "0", false },
-		{ "", false },
+		{ "4111111111111111", "411111******1111" },
+		{ "4222222222222", "422222***2222" }, /* 13 digits */
+		{ "4111111111111112", NULL },	      /* Luhn */
+		/* A sender that took the card number through a float or a sign. */
+		{ "-4111111111111111", "-411111******1111" },
+		{ "4111111111111111.0", "411111******1111" },
+		{ "4111111111111111.000000000000000000000000", "411111******1111" },
+		{ "4111111111111111e0", "411111******1111" },
+		{ "4.111111111111111E15", "411111******1111" },
+		{ "4.111111111111111e+15", "411111******1111" },
+		{ "-4.111111111111111E15", "-411111******1111" },
+		{ "41111111111111110e-1", "411111******1111" },
+		{ "0.4111111111111111e16", "411111******1111" },
+		{ "0.00000000000000000000000004111111111111111e41", "411111******1111" },
+		/* Trailing zeros are digits of the value, however few are written. */
+		{ "4111111111090000", "411111******0000" },
+		{ "4.11111111109e15", "411111******0000" },
+		{ "411111111109e4", "411111******0000" },
+		{ "5.5e15", NULL }, /* 5500000000000000: Luhn fails */
+		/* Not an integer, or not 13-19 digits. */
+		{ "4111111111111111.5", NULL },
+		{ "0.4111111111111111", NULL },
+		{ "4.111111111111111E14", NULL },
+		{ "0.00000000000000000000000004111111111111111e42", NULL }, /* 17 digits */
+		{ "4.111111111111111E16", NULL }, /* 17 digits, Luhn fails */
+		{ "411111111117", NULL },	  /* 12 digits, Luhn-valid */
+		{ "41111111111111111115", NULL }, /* 20 digits, Luhn-valid */
+		{ "4111111111111111000", NULL },  /* 19 digits, Luhn fails */
+		{ "1e400", NULL },
+		{ "1e-400", NULL },
+		{ "4111111111111111e99999999999999999999999999", NULL },
+		{ "4111111111111111e-99999999999999999999999999", NULL },
+		{ "-0", NULL },
+		{ "0.0e20", NULL },
+		{ "0", NULL },
+		{ "", NULL },
 	};
 	(void)state;
 
 	for (size_t i = 0; i < HS_ARRAY_LEN(cases); i++) {
-		bool got = redact_number_is_pan(cases[i].s, strlen(cases[i].s));
+		char out[REDACT_NUMBER_MAX];
+		size_t n = redact_number(cases[i].s, strlen(cases[i].s), out);
+		const char *want = cases[i].masked;
 
-		if (got != cases[i].pan)
-			fail_msg("number_is_pan(\"%s\"): got %d, want %d", cases[i].s, got,
-				 cases[i].pan);
+		if (want == NULL ? n != 0 : n != strlen(want) || strcmp(out, want) != 0)
+			fail_msg("number(\"%s\"): got \"%.*s\", want \"%s\"", cases[i].s, (int)n,
+				 n > 0 ? out : "", want != NULL ? want : "");
 	}
 }
 
@@ -170,8 +199,8 @@ test_lengths(void **state)
 
 		make_pan(d, n, "4");
 		assert_true(pan_check_luhn(d, n));
-		if (redact_number_is_pan(d, n) != pan)
-			fail_msg("number_is_pan(%s): got %d, want %d", d, !pan, pan);
+		if ((redact_number(d, n, buf) > 0) != pan)
+			fail_msg("number(%s): got %d, want %d", d, !pan, pan);
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0 && i % 4 == 0)
 				grouped[g++] = ' ';
@@ -244,6 +273,98 @@ test_random_sweep(void **state)
 	}
 }
 
+/*
+ * Number lexemes built around card numbers of every length (and digit runs
+ * that are none): moved by a decimal point and an exponent, padded with zeros
+ * on either side, signed. redact_number must agree with the oracle in
+ * pan_check.h, and a masked value must keep 6 + 4 digits of the oracle's.
+ */
+static void
+test_number_sweep(void **state)
+{
+	uint32_t seed = 4242;
+	size_t masked = 0, total = 0;
+	(void)state;
+
+	for (int iter = 0; iter < 50000; iter++) {
+		char d[32], lex[96], out[REDACT_NUMBER_MAX];
+		size_t nd, lead, trail, point, o = 0, got;
+		int exp;
+		bool pan;
+
+		seed = seed * 1103515245u + 12345u;
+		nd = 11 + (seed >> 16) % 10; /* 11..20 digits */
+		make_pan(d, nd, (seed & 1) ? "4" : "5");
+		if ((seed >> 4) % 4 == 0)
+			d[nd - 1] = d[nd - 1] == '9' ? '0' : (char)(d[nd - 1] + 1); /* Luhn off */
+		seed = seed * 1103515245u + 12345u;
+		lead = (seed >> 16) % 4;
+		trail = (seed >> 20) % 4;
+		point = (seed >> 24) % (lead + nd + trail + 1); /* digits before the point */
+		exp = (int)((seed >> 8) % 9) - 4;
+		if ((seed >> 28) & 1)
+			lex[o++] = '-';
+		/* "0" and zeros lead, then the digits, then zeros; the point goes
+		 * after `point` of them (none: a leading "0."). */
+		{
+			char m[64];
+			size_t mn = 0;
+
+			for (size_t i = 0; i < lead; i++)
+				m[mn++] = '0';
+			memcpy(m + mn, d, nd);
+			mn += nd;
+			for (size_t i = 0; i < trail; i++)
+				m[mn++] = '0';
+			/* JSON allows no leading zero before more integer digits. */
+			while (point > 1 && m[0] == '0') {
+				memmove(m, m + 1, --mn);
+				point--;
+			}
+			if (point == 0 || (point == 1 && m[0] == '0')) {
+				size_t skip = point;
+
+				memcpy(lex + o, "0.", 2);
+				o += 2;
+				memcpy(lex + o, m + skip, mn - skip);
+				o += mn - skip;
+			} else {
+				memcpy(lex + o, m, point);
+				o += point;
+				if (point < mn) {
+					lex[o++] = '.';
+					memcpy(lex + o, m + point, mn - point);
+					o += mn - point;
+				}
+			}
+		}
+		if (exp != 0 || (seed >> 29) & 1)
+			o += (size_t)snprintf(lex + o, sizeof(lex) - o, "%s%d",
+					      (seed >> 30) & 1 ? "E" : "e", exp);
+		lex[o] = '\0';
+		assert_true(pan_check_is_number(lex, o));
+		pan = pan_check_number_value(lex, o);
+		got = redact_number(lex, o, out);
+		total++;
+		if ((got > 0) != pan)
+			fail_msg("number(\"%s\"): got \"%.*s\", oracle says %s", lex, (int)got,
+				 got > 0 ? out : "", pan ? "a card number" : "none");
+		if (got > 0) {
+			size_t stars = 0, digits = 0;
+
+			masked++;
+			for (size_t i = 0; i < got; i++) {
+				stars += out[i] == '*';
+				digits += out[i] >= '0' && out[i] <= '9';
+			}
+			if (digits != 10 || stars < 3 || pan_check_find(out, got, &lead, &trail))
+				fail_msg("number(\"%s\"): masked as \"%s\"", lex, out);
+		}
+	}
+	/* The sweep must reach both answers often. */
+	assert_true(masked > total / 20 && masked < total / 2);
+}
+
 /* A card number after 64 short digit groups was left in clear (fuzzing). */
 static void
 test_pan_after_64_groups(void **state)
@@ -268,9 +389,13 @@ int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_luhn),	     cmocka_unit_test(test_number_is_pan),
-		cmocka_unit_test(test_pans),	     cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_random_sweep), cmocka_unit_test(test_pan_after_64_groups),
+		cmocka_unit_test(test_luhn),
+		cmocka_unit_test(test_number),
+		cmocka_unit_test(test_pans),
+		cmocka_unit_test(test_lengths),
+		cmocka_unit_test(test_random_sweep),
+		cmocka_unit_test(test_number_sweep),
+		cmocka_unit_test(test_pan_after_64_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
