@@ -241,8 +241,11 @@ config_apply(struct config_loader *ld, const struct config_key *k, const char *v
 	case CONFIG_FIELDS:
 		if (strcmp(k->name, "redact_fields") == 0)
 			config_split_names(value, &cfg->redact_fields, &cfg->nredact_fields);
-		else
+		else if (strcmp(k->name, "drop_fields") == 0)
 			config_split_names(value, &cfg->drop_fields, &cfg->ndrop_fields);
+		else
+			config_split_names(value, &cfg->pan_exempt_fields,
+					   &cfg->npan_exempt_fields);
 		break;
 	case CONFIG_STRING:
 		break;
@@ -720,6 +723,7 @@ config_free(struct config *cfg)
 	config_groups_free(cfg);
 	config_list_free(&cfg->redact_fields, &cfg->nredact_fields);
 	config_list_free(&cfg->drop_fields, &cfg->ndrop_fields);
+	config_list_free(&cfg->pan_exempt_fields, &cfg->npan_exempt_fields);
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].path);
 		free(cfg->routes[i].category);

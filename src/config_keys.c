@@ -105,6 +105,9 @@ const struct config_key config_keys[] = {
 	{ "drop_fields", CONFIG_FIELDS, "", 0, 0, false,
 	  "field names (any depth) removed from the stored payload",
 	  offsetof(struct config, drop_fields_text) },
+	{ "pan_exempt_fields", CONFIG_FIELDS, "", 0, 0, false,
+	  "field names (any depth) whose string or number values are not checked for card numbers",
+	  offsetof(struct config, pan_exempt_fields_text) },
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -97,8 +97,17 @@ form_parse(const char *data, size_t len, json_t **out, struct form_error *err)
 	return 0;
 }
 
+static bool
+form_exempt(const char *key, char *const *exempt, size_t nexempt)
+{
+	for (size_t i = 0; i < nexempt; i++)
+		if (strcmp(key, exempt[i]) == 0)
+			return true;
+	return false;
+}
+
 json_t *
-form_masked(const json_t *obj, size_t *redactions)
+form_masked(const json_t *obj, char *const *exempt, size_t nexempt, size_t *redactions)
 {
 	json_t *out = json_object();
 	const char *key;
@@ -112,8 +121,9 @@ form_masked(const json_t *obj, size_t *redactions)
 		char *k = xstrdup(key);
 		char *s = xstrndup(json_string_value(v), json_string_length(v));
 
+		if (!form_exempt(key, exempt, nexempt))
+			*redactions += redact_pans(s, json_string_length(v));
 		*redactions += redact_pans(k, strlen(k));
-		*redactions += redact_pans(s, json_string_length(v));
 		/* Masking keeps the length and only writes ASCII '*': still UTF-8. */
 		json_object_set_new(out, k, json_stringn(s, json_string_length(v)));
 		free(k);

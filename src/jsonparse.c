@@ -407,7 +407,7 @@ jp_number(struct jp *p)
 		jp_digits(p);
 	}
 	n = p->pos - start;
-	masked = redact_number(p->data + start, n, pan);
+	masked = p->exempt ? 0 : redact_number(p->data + start, n, pan);
 	if (masked == 0)
 		return jp_must(json_stringn_nocheck(p->data + start, n));
 	/* The card number becomes a masked string, in the tree and in the payload. */
@@ -486,7 +486,7 @@ static int
 jp_member(struct jp *p, json_t *obj, unsigned int depth, bool *dropped)
 {
 	size_t start = p->pos, off, n, vstart, edits_before;
-	bool mask = false, drop = false;
+	bool mask = false, drop = false, exempt = false;
 	json_t *v;
 
 	if (jp_peek(p) != '"') {
@@ -515,10 +515,14 @@ jp_member(struct jp *p, json_t *obj, unsigned int depth, bool *dropped)
 		p->path[depth - 1].n = n;
 		mask = jp_key_in(p, p->opt->mask_keys, p->opt->nmask, depth);
 		drop = jp_key_in(p, p->opt->drop_keys, p->opt->ndrop, depth);
+		exempt = jp_key_in(p, p->opt->exempt_keys, p->opt->nexempt, depth);
 	}
 	vstart = p->pos;
 	edits_before = p->res->nedits;
+	/* Only a string or a number is exempt, never what a container holds. */
+	p->exempt = exempt && jp_peek(p) != '{' && jp_peek(p) != '[';
 	v = jp_value(p, depth);
+	p->exempt = false;
 	if (v == NULL)
 		return -EINVAL;
 	*dropped = false;
@@ -643,7 +647,8 @@ jp_value(struct jp *p, unsigned int depth)
 	case '"':
 		if (jp_string(p, &off, &n) < 0)
 			return NULL;
-		jp_redact_string(p, start, off, n, true);
+		if (!p->exempt)
+			jp_redact_string(p, start, off, n, true);
 		v = jp_must(json_stringn_nocheck(p->buf + off, n));
 		p->buf_len = off;
 		return v;

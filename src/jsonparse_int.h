@@ -27,6 +27,7 @@ struct jp {
 	const struct jsonparse_options *opt;
 	json_t *tomb;	   /* stands for a dropped member until its object is complete */
 	size_t last_comma; /* offset of the last ',' between members, for drops */
+	bool exempt;	   /* the scalar being parsed is exempt from the card check */
 	struct jsonparse_result *res;
 	struct jsonparse_error *err;
 	size_t edits_cap;

@@ -88,7 +88,8 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 
 		if (form_parse(req->raw, req->raw_len, tree, &ferr) < 0)
 			return normalize_fail(err, 400, ferr.code, ferr.message);
-		stored = form_masked(*tree, redactions);
+		stored = form_masked(*tree, req->cfg->pan_exempt_fields,
+				     req->cfg->npan_exempt_fields, redactions);
 		*fields = normalize_form_fields(req->cfg, stored);
 		/* The rules must not see what was redacted or dropped either. */
 		normalize_form_fields(req->cfg, *tree);
@@ -108,6 +109,8 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 			.nmask = req->cfg->nredact_fields,
 			.drop_keys = req->cfg->drop_fields,
 			.ndrop = req->cfg->ndrop_fields,
+			.exempt_keys = req->cfg->pan_exempt_fields,
+			.nexempt = req->cfg->npan_exempt_fields,
 			/* Event ids are built from the real values (then hashed when
 			 * they hold a card number): masked ids could merge two
 			 * payments. Everything taken from the tree is masked below. */

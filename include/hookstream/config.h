@@ -91,6 +91,9 @@ struct config {
 	char *drop_fields_text;
 	char **drop_fields; /* JSON/form field names removed from the payload */
 	size_t ndrop_fields;
+	char *pan_exempt_fields_text;
+	char **pan_exempt_fields; /* values not checked for card numbers */
+	size_t npan_exempt_fields;
 
 	struct config_route *routes;
 	size_t nroutes;

@@ -21,8 +21,9 @@ struct form_error {
  * numbers included). Returns 0, or -EINVAL with *err filled. */
 HS_WUR int form_parse(const char *data, size_t len, json_t **out, struct form_error *err);
 
-/* A new object like obj with card numbers masked in names and values;
- * *redactions counts them. */
-json_t *form_masked(const json_t *obj, size_t *redactions);
+/* A new object like obj with card numbers masked in names and values, except
+ * the values of the nexempt fields named in exempt (names are always
+ * checked); *redactions counts them. */
+json_t *form_masked(const json_t *obj, char *const *exempt, size_t nexempt, size_t *redactions);
 
 #endif

@@ -63,6 +63,11 @@ struct jsonparse_options {
 	size_t nmask;
 	char *const *drop_keys; /* members are removed */
 	size_t ndrop;
+	/* A string or number value here is not checked for card numbers (a
+	 * timestamp or reference of 13-19 digits that passes Luhn by chance);
+	 * objects and arrays under such a name still are, and so are keys. */
+	char *const *exempt_keys;
+	size_t nexempt;
 	/* Leave card numbers in the tree's values (the payload edits still mask
 	 * them): for callers that mask what they take from the tree themselves. */
 	bool unmasked_tree;

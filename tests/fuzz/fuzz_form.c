@@ -47,7 +47,7 @@ static void
 fuzz_check_masked(json_t *obj)
 {
 	size_t redactions = SIZE_MAX, expected = 0, at, n;
-	json_t *masked = form_masked(obj, &redactions), *v;
+	json_t *masked = form_masked(obj, NULL, 0, &redactions), *v;
 	const char *key;
 
 	CHECK(masked != NULL && json_is_object(masked), "form_masked gave no object");

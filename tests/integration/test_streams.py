@@ -178,6 +178,40 @@ def test_redact_and_drop_fields_and_their_counters(relay, redis):
         assert delta == moved, (kind, delta)
 
 
+def test_pan_exempt_fields_keep_timestamps_as_sent(relay, redis):
+    # 1764153600002 (ms since the epoch) and 20261126113624 (YYYYMMDDhhmmss)
+    # pass the Luhn check, as one 13-19 digit value in ten does: without
+    # pan_exempt_fields they are masked (and a number becomes a string).
+    ms, stamp, pan = 1764153600002, "20261126113624", "4111111111111111"
+
+    def post(hs, tag):
+        body = ('{"checkoutId":"c1","endToEndId":"E2E-ex-%s","paymentStatus":{"code":"ACSC"},'
+                '"eventTime":%d,"card":"%s","other":%d}' % (tag, ms, pan, ms))
+        assert_accepted(hs.post("/webhook", body.encode()), "payment.status")
+        form = ("fpx_msgType=AC&fpx_fpxTxnId=26112600%s&fpx_debitAuthCode=00&"
+                "fpx_fpxTxnTime=%s&fpx_buyerName=%s" % (tag, stamp, pan))
+        assert_accepted(hs.post("/webhook", form,
+                                content_type="application/x-www-form-urlencoded"),
+                        "payment.status")
+        entries = stream_entries(redis.client, "paynet:payment.status")[-2:]
+        return [json.loads(e[1]["event"])["data"] for e in entries]
+
+    hs = relay()
+    data, form = post(hs, "01")
+    assert data["eventTime"] == "176415***0002" and form["fpx_fpxTxnTime"] == "202611****3624"
+    hs.stop()
+    hs = relay(env={"HOOKSTREAM_PAN_EXEMPT_FIELDS": "eventTime, fpx_fpxTxnTime"})
+    before = hs.metrics()
+    data, form = post(hs, "02")
+    assert data["eventTime"] == ms and form["fpx_fpxTxnTime"] == stamp, (data, form)
+    # Only the named fields: the same value elsewhere, and card numbers, are masked.
+    assert data["other"] == "176415***0002" and data["card"] == "411111******1111", data
+    assert form["fpx_buyerName"] == "411111******1111", form
+    delta = (metric(hs.metrics(), "hookstream_redactions_total", kind="card_number")
+             - metric(before, "hookstream_redactions_total", kind="card_number"))
+    assert delta == 3, delta
+
+
 def test_max_inflight_answers_503_at_once(relay, redis):
     import threading
     hs = relay(env={"HOOKSTREAM_MAX_INFLIGHT": "1", "HOOKSTREAM_PUBLISH_TIMEOUT": "10000"})

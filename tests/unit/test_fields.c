@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "hookstream/form.h"
 #include "hookstream/jsonparse.h"
 
 static char *mask[] = { "cvv", "cardholderName" };
@@ -146,6 +147,79 @@ test_dropped_key_still_duplicate(void **state)
 	}
 }
 
+/*
+ * pan_exempt_fields: 1764153600002 (a millisecond timestamp) passes Luhn. Its
+ * value is left alone where it is named, and only there; containers under the
+ * name, keys, and redact_fields still win.
+ */
+static void
+test_pan_exempt(void **state)
+{
+	static char *emask[] = { "cvv" };
+	static char *exempt[] = { "eventTime", "a.ts", "cvv" };
+	static const struct jsonparse_options eopt = {
+		.max_depth = 64, .mask_keys = emask, .nmask = 1, .exempt_keys = exempt, .nexempt = 3
+	};
+	static const struct {
+		const char *in, *out;
+		size_t redactions;
+	} cases[] = {
+		{ "{\"eventTime\":1764153600002,\"card\":4111111111111111}",
+		  "{\"eventTime\":1764153600002,\"card\":\"411111******1111\"}", 1 },
+		{ "{\"eventTime\":\"1764153600002\",\"x\":{\"eventTime\":1764153600002}}", NULL,
+		  0 },
+		/* Not exempt elsewhere: the same value is masked (a string, then). */
+		{ "{\"when\":1764153600002}", "{\"when\":\"176415***0002\"}", 1 },
+		{ "{\"a\":{\"ts\":1764153600002},\"ts\":1764153600002}",
+		  "{\"a\":{\"ts\":1764153600002},\"ts\":\"176415***0002\"}", 1 },
+		/* A container under the name is checked. */
+		{ "{\"eventTime\":{\"pan\":\"4111111111111111\"}}",
+		  "{\"eventTime\":{\"pan\":\"411111******1111\"}}", 1 },
+		{ "{\"eventTime\":[4111111111111111]}", "{\"eventTime\":[\"411111******1111\"]}",
+		  1 },
+		/* redact_fields wins. */
+		{ "{\"cvv\":\"4111111111111111\"}", "{\"cvv\":\"[REDACTED]\"}", 0 },
+	};
+	static const char form[] = "eventTime=1764153600002&when=1764153600002&"
+				   "4111111111111111=x";
+	struct form_error ferr;
+	json_t *obj, *masked;
+	size_t redactions;
+	char *dump;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *want = cases[i].out ? cases[i].out : cases[i].in;
+		struct jsonparse_result res, again;
+		struct jsonparse_error err;
+		size_t len;
+		char *out;
+
+		if (jsonparse_ex(cases[i].in, strlen(cases[i].in), &eopt, &res, &err) != 0)
+			fail_msg("%s: refused: %s", cases[i].in, err.message);
+		out = jsonparse_apply_edits(cases[i].in, strlen(cases[i].in), &res, &len);
+		if (strcmp(out, want) != 0 || res.redactions != cases[i].redactions)
+			fail_msg("%s\n  got  %s (%zu)\n  want %s (%zu)", cases[i].in, out,
+				 res.redactions, want, cases[i].redactions);
+		if (jsonparse_ex(out, len, &eopt, &again, &err) != 0 ||
+		    !json_equal(again.root, res.root))
+			fail_msg("%s: the tree differs from the payload %s", cases[i].in, out);
+		jsonparse_result_fini(&again);
+		jsonparse_result_fini(&res);
+		free(out);
+	}
+	/* A form: the named field's value only; a name is always checked. */
+	assert_int_equal(form_parse(form, strlen(form), &obj, &ferr), 0);
+	masked = form_masked(obj, exempt, 3, &redactions);
+	dump = json_dumps(masked, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(dump, "{\"411111******1111\":\"x\",\"eventTime\":\"1764153600002\","
+				  "\"when\":\"176415***0002\"}");
+	assert_int_equal(redactions, 2);
+	free(dump);
+	json_decref(masked);
+	json_decref(obj);
+}
+
 int
 main(void)
 {
@@ -153,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_payload_stays_valid),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_dropped_key_still_duplicate),
+		cmocka_unit_test(test_pan_exempt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
