@@ -69,6 +69,45 @@ raw_hit_allowed(const char *out, size_t at, size_t n, size_t len)
 	return at >= 2 && out[at - 1] == 'u' && out[at - 2] == '\\';
 }
 
+/*
+ * The same body under field rules (redact_fields, drop_fields and
+ * pan_exempt_fields, names and paths): the payload must parse under the same
+ * rules to the same tree with nothing more to mask, whatever member a drop
+ * took out (its comma with it).
+ */
+static void
+check_field_rules(const char *in, size_t size)
+{
+	static char *mask[] = { "cvv", "a.b" };
+	static char *drop[] = { "pin", "*.x" };
+	static char *exempt[] = { "t", "a.t" };
+	static const struct jsonparse_options opt = { .max_depth = JSONPARSE_DEFAULT_MAX_DEPTH,
+						      .mask_keys = mask,
+						      .nmask = 2,
+						      .drop_keys = drop,
+						      .ndrop = 2,
+						      .exempt_keys = exempt,
+						      .nexempt = 2 };
+	struct jsonparse_result res, again;
+	struct jsonparse_error err;
+	size_t out_len;
+	char *out;
+
+	CHECK(jsonparse_ex(in, size, &opt, &res, &err) == 0, "refused under field rules: %s",
+	      err.message);
+	out = jsonparse_apply_edits(in, size, &res, &out_len);
+	CHECK(jsonparse_ex(out, out_len, &opt, &again, &err) == 0,
+	      "payload under field rules does not parse: %s %s at %zu", err.code, err.message,
+	      err.offset);
+	CHECK(again.redactions == 0 && again.fields_dropped == 0,
+	      "payload under field rules: %zu card numbers, %zu members to drop", again.redactions,
+	      again.fields_dropped);
+	CHECK(json_check_equal(res.root, again.root), "payload under field rules: another tree");
+	free(out);
+	jsonparse_result_fini(&again);
+	jsonparse_result_fini(&res);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -106,5 +145,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(out);
 	jsonparse_result_fini(&again);
 	jsonparse_result_fini(&res);
+	check_field_rules(in, size);
 	return 0;
 }
