@@ -14,6 +14,7 @@
 
 #include "hookstream/classify.h"
 #include "hookstream/jsonpath.h"
+#include "hookstream/redact.h"
 #include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
 
@@ -544,6 +545,7 @@ classify_canonical(const struct classify_rules *r, const struct classify_rule *r
 		   const char *status, const char *substatus)
 {
 	const char *word = classify_table_word(r, substatus);
+	char pan[REDACT_NUMBER_MAX];
 	size_t n;
 	char *w;
 
@@ -554,6 +556,15 @@ classify_canonical(const struct classify_rules *r, const struct classify_rule *r
 	if (rule != NULL && rule->unknown_status != NULL)
 		return xstrdup(rule->unknown_status);
 	n = strlen(status);
+	/* A card number sent as the status, in a spelling the digit scan that
+	 * masks the word later cannot see ("4.111111111111111E15" would become
+	 * "4_111111111111111e15"): the word is the masked number. */
+	if (redact_number(status, n, pan) > 0) {
+		w = xstrdup(pan);
+		if (w[0] == '-')
+			w[0] = '_';
+		return w;
+	}
 	if (n > CLASSIFY_WORD_MAX)
 		n = CLASSIFY_WORD_MAX;
 	w = xstrndup(status, n);

@@ -149,11 +149,45 @@ normalize_parse(const struct normalize_request *req, json_t **tree, char **data,
 	}
 }
 
+/* A text taken from the tree, masked: the tree holds numbers as their
+ * lexemes, so a text that is a number whose value is a card number however
+ * written ("4.111111111111111E15") becomes that number masked, like the
+ * payload's; any other text has its card numbers masked in place. */
 static void
-normalize_mask_text(char *s)
+normalize_mask_text(char **s)
 {
-	if (s != NULL)
-		redact_pans(s, strlen(s));
+	char pan[REDACT_NUMBER_MAX];
+	size_t n;
+
+	if (*s == NULL)
+		return;
+	n = strlen(*s);
+	if (redact_number(*s, n, pan) > 0) {
+		free(*s);
+		*s = xstrdup(pan);
+	} else {
+		redact_pans(*s, n);
+	}
+}
+
+/* An event id holds a card number: as digits anywhere, or as one of the
+ * ':'-joined parts when that part is a number spelled otherwise. */
+static bool
+normalize_id_holds_card(const char *id)
+{
+	char *copy = xstrdup(id);
+	size_t found = redact_pans(copy, strlen(copy));
+	char pan[REDACT_NUMBER_MAX];
+
+	free(copy);
+	for (const char *p = id; found == 0 && p != NULL;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon != NULL ? (size_t)(colon - p) : strlen(p);
+
+		found = redact_number(p, n, pan);
+		p = colon != NULL ? colon + 1 : NULL;
+	}
+	return found > 0;
 }
 
 /* What the rules took from the (unmasked) tree is masked before it is stored;
@@ -162,23 +196,20 @@ normalize_mask_text(char *s)
 static void
 normalize_mask_result(struct classify_result *cr)
 {
-	char *copy = xstrdup(cr->event_id);
-
-	normalize_mask_text(cr->subject);
-	normalize_mask_text(cr->status);
-	normalize_mask_text(cr->substatus);
-	normalize_mask_text(cr->canonical);
-	normalize_mask_text(cr->time);
-	normalize_mask_text(cr->type);
+	normalize_mask_text(&cr->subject);
+	normalize_mask_text(&cr->status);
+	normalize_mask_text(&cr->substatus);
+	normalize_mask_text(&cr->canonical);
+	normalize_mask_text(&cr->time);
+	normalize_mask_text(&cr->type);
 	/* A body hash is already what a card-bearing id becomes (its hex may
 	 * hold a Luhn-valid digit run by chance; that is not a card number). */
-	if (strncmp(cr->event_id, "sha256:", 7) != 0 && redact_pans(copy, strlen(copy)) > 0) {
+	if (strncmp(cr->event_id, "sha256:", 7) != 0 && normalize_id_holds_card(cr->event_id)) {
 		char *id = classify_sha256_id(cr->event_id, strlen(cr->event_id));
 
 		free(cr->event_id);
 		cr->event_id = id;
 	}
-	free(copy);
 }
 
 /* a, b, c, d and e end to end, in a new string (xasprintf's printf costs more

@@ -92,8 +92,15 @@ redact_number(const char *s, size_t len, char *out)
 
 	if (i < len && s[i] == '-')
 		out[o++] = s[i++];
+	/* RFC 8259's grammar, so that any text can be asked: a digit first, no
+	 * leading zero before another digit, a digit after the point. */
+	if (i == len || !redact_is_digit(s[i]) ||
+	    (s[i] == '0' && i + 1 < len && redact_is_digit(s[i + 1])))
+		return 0;
 	for (; i < len && (redact_is_digit(s[i]) || s[i] == '.'); i++) {
 		if (s[i] == '.') {
+			if (point || i + 1 == len || !redact_is_digit(s[i + 1]))
+				return 0;
 			point = true;
 			continue;
 		}
@@ -111,6 +118,8 @@ redact_number(const char *s, size_t len, char *out)
 	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
 		if (++i < len && (s[i] == '+' || s[i] == '-'))
 			eneg = s[i++] == '-';
+		if (i == len || !redact_is_digit(s[i]))
+			return 0;
 		for (; i < len && redact_is_digit(s[i]); i++)
 			if (exp < 1000000)
 				exp = exp * 10 + (s[i] - '0');

@@ -17,7 +17,8 @@ size_t redact_pans(char *buf, size_t len);
 /* Room redact_number needs: a sign, 19 digits and a NUL. */
 #define REDACT_NUMBER_MAX 21
 
-/* When the value of the JSON number lexeme s[0, len) is a PAN (an integer of
+/* When s[0, len) is exactly one JSON number (RFC 8259's grammar; any other
+ * text gives 0) and its value is a PAN (an integer of
  * 13-19 digits passing Luhn, however written: "4111111111111111",
  * "-4111111111111111", "4111111111111111.0", "4.111111111111111E15"), writes
  * it masked to out ("411111******1111", with a leading '-' if negative, NUL-

@@ -16,6 +16,7 @@ import json
 import re
 import threading
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -46,6 +47,7 @@ E2E_CASES = [
     "route_payment_pinned_token_body", "unclassified_no_markers",
     # accepted edge cases
     "number_huge", "unicode_cjk_tamil_emoji", "bom_stripped", "pan_json_number",
+    "pan_json_number_float_in_id",
     "pan_in_form_value",
     # refusals
     "duplicate_key_top", "too_deep_10000", "not_an_object_array", "empty_body",
@@ -120,14 +122,32 @@ def _luhn(digits):
     return total % 10 == 0
 
 
+# A number spelled with a point or an exponent, standing alone (not inside a
+# word, a hex string or a longer dotted number).
+_NUMBER_SPELLING = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])")
+
+
+def _number_is_card(token):
+    """'4.111111111111111E15' or '4111111111111111.0': a value that is a
+    Luhn-valid integer of 13-19 digits, whatever the spelling."""
+    if not re.search(r"[.eE]", token):
+        return False  # a plain digit run: the sequence scan sees it
+    value = abs(Decimal(token))
+    if value.adjusted() > 19 or value != value.to_integral_value():
+        return False
+    digits = str(int(value))
+    return 13 <= len(digits) <= 19 and _luhn(digits)
+
+
 def find_card_numbers(text):
     """Luhn-valid runs of 13-19 digits, single spaces or dashes allowed between
     digits. A maximal digit sequence is split into its separator-delimited
     groups and every contiguous span of whole groups holding 13-19 digits is
     tried, so a card number next to more digit groups ('4111 1111 1111 1111
     12 29') is found too; a single unseparated run longer than 19 digits (an
-    18446744073709551617) is a number, not a card."""
-    found = []
+    18446744073709551617) is a number, not a card. A number written with a
+    point or an exponent is found by its value."""
+    found = [m.group(0) for m in _NUMBER_SPELLING.finditer(text) if _number_is_card(m.group(0))]
     for m in _DIGIT_SEQ.finditer(text):
         groups = re.split(r"[ -]", m.group(0))
         for i in range(len(groups)):
@@ -152,6 +172,13 @@ def test_card_number_oracle():
     assert not find_card_numbers("18446744073709551617")
     assert not find_card_numbers("4111111111111112")
     assert not find_card_numbers("4111  1111 1111 1111")  # two spaces end a sequence
+    assert find_card_numbers('"id":4.111111111111111E15,') == ["4.111111111111111E15"]
+    assert find_card_numbers("x -5.1051051051051e15") == ["-5.1051051051051e15"]
+    assert find_card_numbers("4111111111111111.000 ")
+    assert not find_card_numbers("4.111111111111112E15")  # Luhn
+    assert not find_card_numbers("4.111111111111111E14")  # 15 digits, a fraction
+    assert not find_card_numbers("1e400 1e-400 1.2E+2 12.50")
+    assert not find_card_numbers("sha256:ab1234e9cd 1234e9cd")  # inside hex
 
 
 # ---------------------------------------------------------------------------

@@ -113,6 +113,22 @@ test_number(void **state)
 		{ "0.0e20", NULL },
 		{ "0", NULL },
 		{ "", NULL },
+		/* Any text can be asked: only RFC 8259's grammar is a number. */
+		{ "04111111111111111", NULL }, /* leading zero */
+		{ "+4111111111111111", NULL },
+		{ "--4111111111111111", NULL },
+		{ "-", NULL },
+		{ "4111111111111111.", NULL },
+		{ ".4111111111111111e16", NULL },
+		{ "4.111111111111.111e15", NULL },
+		{ "4111111111111111e", NULL },
+		{ "4111111111111111e+", NULL },
+		{ "4111111111111111E-", NULL },
+		{ " 4111111111111111", NULL },
+		{ "4111111111111111 ", NULL },
+		{ "4111 1111 1111 1111", NULL },
+		{ "0x4111111111111111", NULL },
+		{ "4.111111111111111E15x", NULL },
 	};
 	(void)state;
 
@@ -282,8 +298,8 @@ test_random_sweep(void **state)
 static void
 test_number_sweep(void **state)
 {
-	uint32_t seed = 4242;
-	size_t masked = 0, total = 0;
+	uint32_t seed = 4242, mseed = 99;
+	size_t masked = 0, total = 0, mutated = 0;
 	(void)state;
 
 	for (int iter = 0; iter < 50000; iter++) {
@@ -360,9 +376,46 @@ test_number_sweep(void **state)
 			if (digits != 10 || stars < 3 || pan_check_find(out, got, &lead, &trail))
 				fail_msg("number(\"%s\"): masked as \"%s\"", lex, out);
 		}
+		/* The same lexeme with one byte changed, inserted or removed: any
+		 * text can be asked, and only a whole JSON number is one. */
+		{
+			static const char edits[] = "0123456789.-+eE x";
+			char mut[100];
+			size_t at, mn = o;
+			bool want;
+
+			mseed = mseed * 1103515245u + 12345u;
+			at = (mseed >> 8) % (o + 1);
+			memcpy(mut, lex, o);
+			switch ((mseed >> 20) % 3) {
+			case 0:
+				if (at < o)
+					mut[at] = edits[(mseed >> 24) % (sizeof(edits) - 1)];
+				break;
+			case 1:
+				memmove(mut + at + 1, mut + at, o - at);
+				mut[at] = edits[(mseed >> 24) % (sizeof(edits) - 1)];
+				mn++;
+				break;
+			default:
+				if (at < o) {
+					memmove(mut + at, mut + at + 1, o - at - 1);
+					mn--;
+				}
+			}
+			want = mn > 0 && pan_check_is_number(mut, mn) &&
+			       pan_check_number_value(mut, mn);
+			got = redact_number(mut, mn, out);
+			mutated += !pan_check_is_number(mut, mn);
+			if ((got > 0) != want)
+				fail_msg("number(\"%.*s\"): got \"%.*s\", oracle says %s", (int)mn,
+					 mut, (int)got, got > 0 ? out : "",
+					 want ? "a card number" : "none");
+		}
 	}
-	/* The sweep must reach both answers often. */
+	/* The sweep must reach both answers often, and texts that are no number. */
 	assert_true(masked > total / 20 && masked < total / 2);
+	assert_true(mutated > total / 10);
 }
 
 /* A card number after 64 short digit groups was left in clear (fuzzing). */
