@@ -339,6 +339,29 @@ normalize_result_fini(struct normalize_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+static bool
+normalize_word_byte(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '_' || c == '.' || c == '-' || c == '+';
+}
+
+/* The end of the number token that starts at s[i] in an unparsed body: the
+ * bytes a JSON number may hold, neither preceded nor followed by a word byte
+ * (so nothing inside a word, a hex string or a date); i when there is none. */
+static size_t
+normalize_number_token(const char *s, size_t len, size_t i)
+{
+	size_t j = i;
+
+	if (i > 0 && normalize_word_byte(s[i - 1]))
+		return i;
+	while (j < len && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' ||
+			   s[j] == 'E' || s[j] == '+' || s[j] == '-'))
+		j++;
+	return j < len && normalize_word_byte(s[j]) ? i : j;
+}
+
 char *
 normalize_invalid_body(const char *raw, size_t len, size_t max, bool *truncated)
 {
@@ -352,9 +375,24 @@ normalize_invalid_body(const char *raw, size_t len, size_t max, bool *truncated)
 	while (i < len) {
 		const unsigned char *s = (const unsigned char *)copy + i;
 		size_t n = utf8_seq_len(s, len - i);
-		char esc[8];
-		size_t elen;
+		char esc[REDACT_NUMBER_MAX];
+		size_t elen, end;
 
+		/* A card number the digit scan cannot see, spelled as a float
+		 * ("4.111111111111111E15"), is written as the payload would store
+		 * it: its value, masked. */
+		if ((*s == '-' || (*s >= '0' && *s <= '9')) &&
+		    (end = normalize_number_token(copy, len, i)) > i &&
+		    (elen = redact_number(copy + i, end - i, esc)) > 0) {
+			if (o + elen > max) {
+				*truncated = true;
+				break;
+			}
+			memcpy(out + o, esc, elen);
+			o += elen;
+			i = end;
+			continue;
+		}
 		if (n == 1 && *s >= 0x20 && *s != 0x7f && *s != '\\') {
 			esc[0] = (char)*s;
 			elen = 1;

@@ -47,7 +47,7 @@ E2E_CASES = [
     "route_payment_pinned_token_body", "unclassified_no_markers",
     # accepted edge cases
     "number_huge", "unicode_cjk_tamil_emoji", "bom_stripped", "pan_json_number",
-    "pan_json_number_float_in_id",
+    "pan_json_number_float_in_id", "pan_json_number_float_in_truncated_body",
     "pan_in_form_value",
     # refusals
     "duplicate_key_top", "too_deep_10000", "not_an_object_array", "empty_body",

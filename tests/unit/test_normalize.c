@@ -244,11 +244,67 @@ test_corpus(void **state)
 		fail_msg("corpus mismatches:\n%s", report);
 }
 
+/* The body kept in <prefix>:invalid: escaped, cut, and with card numbers
+ * masked, including numbers spelled as floats (the parser could not judge
+ * them by their value: the body did not parse). */
+static void
+test_invalid_body(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t max;
+		const char *want;
+		bool truncated;
+	} cases[] = {
+		{ "{\"a\":1,", 100, "{\"a\":1,", false },
+		{ "a\\b\x01\x7f\xff\xc3\xa9", 100, "a\\\\b\\x01\\x7f\\xff\xc3\xa9", false },
+		{ "{\"pan\":\"4111111111111111\"", 100, "{\"pan\":\"411111******1111\"", false },
+		{ "{\"pan\":4.111111111111111E15,", 100, "{\"pan\":411111******1111,", false },
+		{ "[-5.1051051051051e15]", 100, "[-510510******5100]", false },
+		{ "[4111111111111111.000,4111111111111111e0 ", 100,
+		  "[411111******1111.000,411111******1111e0 ", false },
+		{ "{\"t\":4.11111111109e15}", 100, "{\"t\":411111******0000}", false },
+		/* A shorter spelling is written out at its value's length. */
+		{ "[411111111109e4", 100, "[411111******0000", false },
+		/* Not a number standing alone, or not a card number. */
+		{ "x4.111111111111111E15 4.111111111111111E15x", 100,
+		  "x4.111111111111111E15 4.111111111111111E15x", false },
+		{ "v1.4.111111111111111E15 sha256:ab4111111111e4", 100,
+		  "v1.4.111111111111111E15 sha256:ab4111111111e4", false },
+		{ "[4.111111111111112E15,1.2E+2,2026-11-26]", 100,
+		  "[4.111111111111112E15,1.2E+2,2026-11-26]", false },
+		/* Digit runs are judged as text, as everywhere in unparsed bytes. */
+		{ "[0.4111111111111111]", 100, "[0.411111******1111]", false },
+		{ "[04.111111111111111E15,4.111111111111111E15.5]", 100,
+		  "[04.111111111111111E15,4.111111111111111E15.5]", false },
+		/* A cut never leaves part of a card number. */
+		{ "[4.111111111111111E15]", 10, "[", true },
+		{ "[4.111111111111111E15]", 17, "[411111******1111", true },
+		{ "[4111111111111111]", 8, "[411111*", true },
+		{ "abcdef", 3, "abc", true },
+		{ "", 10, "", false },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool truncated = !cases[i].truncated;
+		char *got = normalize_invalid_body(cases[i].in, strlen(cases[i].in), cases[i].max,
+						   &truncated);
+
+		if (strcmp(got, cases[i].want) != 0 || truncated != cases[i].truncated)
+			fail_msg("invalid body \"%s\" (max %zu): got \"%s\"%s, want \"%s\"%s",
+				 cases[i].in, cases[i].max, got, truncated ? " (cut)" : "",
+				 cases[i].want, cases[i].truncated ? " (cut)" : "");
+		free(got);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_invalid_body),
 	};
 	int rc;
 
