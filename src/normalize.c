@@ -346,6 +346,13 @@ normalize_word_byte(char c)
 	       c == '_' || c == '.' || c == '-' || c == '+';
 }
 
+/* A byte of a JSON number. */
+static bool
+normalize_number_byte(char c)
+{
+	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
+}
+
 /* The end of the number token that starts at s[i] in an unparsed body: the
  * bytes a JSON number may hold, neither preceded nor followed by a word byte
  * (so nothing inside a word, a hex string or a date); i when there is none. */
@@ -356,8 +363,7 @@ normalize_number_token(const char *s, size_t len, size_t i)
 
 	if (i > 0 && normalize_word_byte(s[i - 1]))
 		return i;
-	while (j < len && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' ||
-			   s[j] == 'E' || s[j] == '+' || s[j] == '-'))
+	while (j < len && normalize_number_byte(s[j]))
 		j++;
 	return j < len && normalize_word_byte(s[j]) ? i : j;
 }
@@ -414,6 +420,21 @@ normalize_invalid_body(const char *raw, size_t len, size_t max, bool *truncated)
 		memcpy(out + o, esc, elen);
 		o += elen;
 		i += n;
+	}
+	/* A cut inside a number or a word could leave a card number that the
+	 * whole was not (the first 16 digits of a 20-digit reference, or
+	 * "4.111111111111111E15" of "4.111111111111111E15a"): the number cut
+	 * off at the end is left out. */
+	if (*truncated && i < len && normalize_word_byte(copy[i])) {
+		size_t b = o;
+		bool digit = false;
+
+		while (b > 0 && normalize_number_byte(out[b - 1])) {
+			b--;
+			digit |= out[b] >= '0' && out[b] <= '9';
+		}
+		if (digit)
+			o = b;
 	}
 	out[o] = '\0';
 	free(copy);

@@ -11,6 +11,7 @@
 
 #include "../unit/json_check.h"
 #include "hookstream/jsonparse.h"
+#include "hookstream/normalize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -108,6 +109,62 @@ check_field_rules(const char *in, size_t size)
 	jsonparse_result_fini(&res);
 }
 
+static bool
+word_byte(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '_' || c == '.' || c == '-' || c == '+';
+}
+
+/*
+ * A body that does not parse is kept in <prefix>:invalid as text, whole or
+ * cut. Where nothing was escaped (an escape's "\xNN" may join digits around
+ * it), no digit run may be a card number, and no number standing alone (not
+ * inside a word, by redact.h's grammar) may have one for its value.
+ */
+static void
+check_invalid_body(const char *in, size_t size)
+{
+	/* An escape is at most 4 bytes per input byte, a masked number at most
+	 * 4 per byte of its spelling ("59e11": 13 digits). */
+	const size_t cuts[] = { size * 4 + 1, size / 2, size / 3 };
+	bool cut = true;
+	char *whole = normalize_invalid_body(in, size, cuts[0], &cut);
+	size_t whole_len = strlen(whole);
+
+	CHECK(!cut, "a body of %zu bytes cut at %zu", size, cuts[0]);
+	for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+		bool truncated = false;
+		char *out = normalize_invalid_body(in, size, cuts[c], &truncated);
+		size_t len = strlen(out), at, n;
+
+		CHECK(len <= cuts[c], "invalid body of %zu bytes, more than %zu", len, cuts[c]);
+		CHECK(truncated == (whole_len > cuts[c]) && memcmp(out, whole, len) == 0,
+		      "cut at %zu: not a prefix of the whole, or wrongly flagged", cuts[c]);
+		if (memchr(out, '\\', len) == NULL) {
+			CHECK(!pan_check_find(out, len, &at, &n), "invalid body holds \"%.*s\"",
+			      (int)n, out + at);
+			for (size_t i = 0; i < len; i++) {
+				size_t j = i;
+
+				if ((out[i] != '-' && (out[i] < '0' || out[i] > '9')) ||
+				    (i > 0 && word_byte(out[i - 1])))
+					continue;
+				while (j < len && strchr("0123456789.eE+-", out[j]) != NULL &&
+				       out[j] != '\0')
+					j++;
+				if ((j == len || !word_byte(out[j])) &&
+				    pan_check_is_number(out + i, j - i))
+					CHECK(!pan_check_number_value(out + i, j - i),
+					      "invalid body holds the number %.*s", (int)(j - i),
+					      out + i);
+			}
+		}
+		free(out);
+	}
+	free(whole);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -120,6 +177,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (jsonparse(in, size, JSONPARSE_DEFAULT_MAX_DEPTH, &res, &err) != 0) {
 		check_error(&err, size);
 		CHECK(res.root == NULL && res.nedits == 0, "failed parse left a result");
+		check_invalid_body(in, size);
 		return 0;
 	}
 	CHECK(res.bom == 0 || res.bom == 3, "bom %zu", res.bom);

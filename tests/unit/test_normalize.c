@@ -282,6 +282,14 @@ test_invalid_body(void **state)
 		{ "[4.111111111111111E15]", 17, "[411111******1111", true },
 		{ "[4111111111111111]", 8, "[411111*", true },
 		{ "abcdef", 3, "abc", true },
+		/* Nor a card number made by the cut: the cut number is left out. */
+		{ "ref 41111111111111111111 x", 20, "ref ", true },
+		{ "ref 00000000000000000000000", 21, "ref ", true },
+		{ "t 1.2E+4111111111111111111", 12, "t ", true },
+		{ "[4.111111111111111E15a]", 21, "[", true },
+		{ "[4111111111111111_1]", 17, "[411111******", true }, /* masked */
+		{ "a+-+-9", 5, "a+-+-", true },	   /* no digit before the cut: kept */
+		{ "ab 12 34", 6, "ab 12 ", true }, /* cut between numbers */
 		{ "", 10, "", false },
 	};
 	(void)state;
