@@ -304,7 +304,7 @@ value_byte(struct httpframe *f, unsigned char c)
 			return reject(f, 400, "bad_transfer_encoding", MSG_TE);
 		return HTTPFRAME_NEED_MORE;
 	case HTTPFRAME_F_EXPECT:
-		/* Another expectation is evhttp's to answer (417), not a framing error;
+		/* Another expectation is answered 417 at the head's end;
 		 * "Expect:<TAB>100-continue" is one of those to evhttp. */
 		if (!value_matches(f, c, "100-continue", false))
 			f->field = HTTPFRAME_F_OTHER;
@@ -359,6 +359,14 @@ head_end(struct httpframe *f)
 		return reject(f, 400, "body_not_allowed", "this request method takes no body");
 	if (cl > body_limit(f))
 		return too_large(f);
+	/* evhttp would answer another expectation itself, where it reads a body
+	 * of an HTTP/1.1 request, with a 417 of its own that the gate's filter
+	 * never writes out (and a connection that then dies badly): refused
+	 * here, in the same cases, with the relay's own answer. */
+	if ((f->flags & HTTPFRAME_SEEN_EXPECT) && !(f->flags & HTTPFRAME_CONTINUE) &&
+	    f->info.http11 && (te || cl > 0))
+		return reject(f, 417, "expectation_failed",
+			      "the only expectation supported is Expect: 100-continue");
 
 	f->info.chunked = te;
 	f->info.expect_continue =

@@ -3,6 +3,7 @@
 untouched; the accepted content types and framings are accepted."""
 
 import json
+import socket
 import time
 
 import pytest
@@ -186,6 +187,34 @@ def test_expect_continue(relay, redis):
         c.send(body)
         r = c.read_response()
     assert_accepted(r, "payment.status")
+
+
+@pytest.mark.parametrize("expect", [b"foo", b"\t100-continue", b"100-continue, x", b""])
+def test_other_expectation_refused_417(relay, redis, expect):
+    """Only 100-continue is supported. Any other expectation on an HTTP/1.1
+    request with a body gets the relay's JSON 417, nothing is stored, and the
+    connection's end is clean: evhttp's own 417 used to stay unwritten in the
+    gate, hang the sender until request_timeout, and crash the daemon when
+    the sender gave up and closed."""
+    hs = relay(env={"HOOKSTREAM_REQUEST_TIMEOUT": "3"})
+    before = _keys(redis)
+    body = json.dumps(P.duitnow(e2e=P.uid("E2E-417"))).encode()
+    req = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: " + str(len(body)).encode() + b"\r\nExpect:" +
+           (b" " if expect[:1] != b"\t" else b"") + expect + b"\r\n\r\n" + body)
+    r = raw_request(hs.port, req, timeout=2)
+    assert_error(r, 417, "expectation_failed")
+    assert r.headers.get("X-Request-Id"), show(r)
+    assert _keys(redis) == before
+    # A sender that gives up at once: the daemon lives on and answers.
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", hs.port))
+        s.sendall(req)
+        time.sleep(0.3)
+        s.close()
+    time.sleep(0.5)
+    assert hs.alive(), "the daemon died after a sender closed on a 417"
+    assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-after"))), "payment.status")
 
 
 def test_expect_continue_too_large(relay, redis):
