@@ -47,16 +47,25 @@ struct segment {
 };
 
 /* The segment being replayed: its bytes and where each record starts. */
+/* What a replayed record's answer needs to find its record: answers need not
+ * come in order (Redis Cluster: records on different masters, redirects). */
+struct replay_ctx {
+	struct spool *sp;
+	size_t idx;
+};
+
 struct replay {
 	struct segment *seg;
 	char *data;
 	size_t len;
 	size_t *off, *rlen;
 	size_t nrec;
-	size_t next;	     /* the next record to submit */
-	size_t acked;	     /* callbacks seen, in order */
-	size_t inflight;     /* submitted, not yet answered */
-	size_t first_failed; /* SIZE_MAX: none */
+	struct replay_ctx *ctx; /* one per record */
+	bool *stored;		/* per record: acknowledged as stored */
+	size_t nstored;
+	size_t next;	 /* the next record to submit */
+	size_t inflight; /* submitted, not yet answered */
+	bool failed;	 /* an answer failed: resubmit the rest when none is in flight */
 };
 
 struct spool {

@@ -3,9 +3,10 @@
  * spool_replay: the spool's way back into Redis. The oldest segment no write
  * still targets is read whole, its records are submitted in order through the
  * publisher (a window of SPOOL_REPLAY_WINDOW in flight), and the segment is
- * deleted once every record is acknowledged; after a failure the replay
- * starts again from the first unacknowledged record (duplicates are caught
- * by the dedup script).
+ * deleted once every record is acknowledged. Each answer is matched to its
+ * own record (they need not come in order); after a failure, once nothing is
+ * in flight, the records not acknowledged are submitted again (a record that
+ * did land is a duplicate there, caught by the dedup script).
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -29,36 +30,37 @@ spool_replay_free(struct replay *rp)
 	free(rp->data);
 	free(rp->off);
 	free(rp->rlen);
+	free(rp->ctx);
+	free(rp->stored);
 	free(rp);
 }
 
+/* The answer for one record. The replay it belongs to is alive: it is freed
+ * only when nothing is in flight. */
 static void
 replay_cb(void *arg, const struct publish_result *res)
 {
-	struct spool *sp = arg;
+	const struct replay_ctx *ctx = arg;
+	struct spool *sp = ctx->sp;
 	struct replay *rp = sp->rp;
-	size_t idx;
 
-	if (rp == NULL)
-		return;
-	idx = rp->acked++;
 	rp->inflight--;
 	/* Stored on a master whose replicas did not confirm (wait_replicas) is
 	 * not yet safe enough to drop from the spool: retried like a failure
 	 * (the retry is a duplicate, and waits for the replicas again). */
 	if (res->status != 0 || res->replicas_short) {
 		sp->st.replay_errors++;
-		if (rp->first_failed == SIZE_MAX || idx < rp->first_failed) {
-			if (rp->first_failed == SIZE_MAX)
-				log_fields(LOG_LEVEL_WARN, "spool replay interrupted; will retry",
-					   (struct log_field[]){ LOG_STR(
-						   "error", res->status != 0
+		if (!rp->failed)
+			log_fields(LOG_LEVEL_WARN, "spool replay interrupted; will retry",
+				   (struct log_field[]){
+					   LOG_STR("error", res->status != 0
 								    ? res->error
 								    : "replicas did not confirm") },
-					   1);
-			rp->first_failed = idx;
-		}
-	} else if (rp->first_failed == SIZE_MAX) {
+				   1);
+		rp->failed = true;
+	} else if (!rp->stored[ctx->idx]) {
+		rp->stored[ctx->idx] = true;
+		rp->nstored++;
 		sp->st.replayed++;
 		sp->st.records--;
 		rp->seg->records--;
@@ -81,7 +83,6 @@ replay_load(struct spool *sp)
 	spool_segment_name(g->seq, name);
 	rp = xcalloc(1, sizeof(*rp));
 	rp->seg = g;
-	rp->first_failed = SIZE_MAX;
 	e = spool_read_file(g->dirfd, name, &rp->data, &rp->len);
 	if (e == -ENOENT) /* a segment whose first write failed */
 		e = 0;
@@ -95,6 +96,10 @@ replay_load(struct spool *sp)
 		return false;
 	}
 	rp->nrec = spool_segment_scan(sp, g, rp->data, rp->len, &rp->off, &rp->rlen);
+	rp->ctx = xcalloc(rp->nrec + 1, sizeof(*rp->ctx));
+	rp->stored = xcalloc(rp->nrec + 1, sizeof(*rp->stored));
+	for (size_t i = 0; i < rp->nrec; i++)
+		rp->ctx[i] = (struct replay_ctx){ .sp = sp, .idx = i };
 	/* The scan is the truth about what can be replayed. */
 	sp->st.records -= g->records;
 	g->records = rp->nrec;
@@ -118,11 +123,11 @@ replay_step(struct spool *sp)
 			return;
 		rp = sp->rp;
 	}
-	if (rp->first_failed != SIZE_MAX) {
+	if (rp->failed) {
 		if (rp->inflight > 0)
 			return;
-		rp->next = rp->acked = rp->first_failed;
-		rp->first_failed = SIZE_MAX;
+		rp->next = 0; /* the records not stored, from the oldest */
+		rp->failed = false;
 		sp->retry_at_us = timeutil_mono_us() + SPOOL_RETRY_MS * 1000u;
 		return;
 	}
@@ -132,21 +137,26 @@ replay_step(struct spool *sp)
 		struct spoolrec rec;
 		int rc;
 
+		if (rp->stored[rp->next]) {
+			rp->next++;
+			continue;
+		}
 		if (spoolrec_next(rp->data + rp->off[rp->next], rp->rlen[rp->next], &payload, &plen,
 				  &rl) != SPOOLREC_WHOLE ||
 		    spoolrec_decode(payload, plen, &rec) < 0)
 			abort(); /* checked by the scan that found it */
 		if (rec.kind == SPOOLREC_EVENTS)
-			rc = publish_submit(sp->pub, rec.items, rec.nitems, replay_cb, sp);
+			rc = publish_submit(sp->pub, rec.items, rec.nitems, replay_cb,
+					    &rp->ctx[rp->next]);
 		else
 			rc = publish_append(sp->pub, rec.stream, rec.maxlen, rec.fields, rec.lens,
-					    rec.nfields, replay_cb, sp);
+					    rec.nfields, replay_cb, &rp->ctx[rp->next]);
 		if (rc < 0)
 			return; /* not connected: the tick retries */
 		rp->inflight++;
 		rp->next++;
 	}
-	if (rp->acked == rp->nrec && rp->inflight == 0) {
+	if (rp->nstored == rp->nrec && rp->inflight == 0) {
 		char name[32];
 
 		spool_segment_name(rp->seg->seq, name);

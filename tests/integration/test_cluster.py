@@ -9,11 +9,12 @@ loses nothing and duplicates nothing."""
 import collections
 import signal
 import subprocess
+import time
 
 import pytest
 import redis as redis_lib
 
-from conftest import REDIS_SERVER, free_ports, metric, show, wait_until
+from conftest import REDIS_SERVER, free_ports, metric, show, stream_entries, wait_until
 from sender import Sender, assert_exactly_once, make_events
 
 REDIS_CLI = "/usr/bin/redis-cli"
@@ -232,3 +233,46 @@ def test_slot_migration_mid_run_loses_nothing(relay, cluster):
                what="connected again")
     r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-RECONNECT")))
     assert r.status_code == 202, show(r)
+
+
+def test_spool_replay_matches_each_answer_to_its_record(relay, cluster, tmp_path):
+    """Spooled records replayed to two masters are answered out of order: the
+    card event's master answers at once, the payment's late and with an
+    error. Each answer must be matched to its own record. Matching them by
+    arrival counted the card's answer for the payment, deleted the segment
+    after one more try, and lost the payment (found by review)."""
+    import payloads as P
+    pfx = spreading_prefix()
+    pay, card = f"{pfx}:payment.status", f"{pfx}:card.metadata"
+    a, b = cluster.owner(slot(pay)), cluster.owner(slot(card))
+    assert a != b
+    base = {"HOOKSTREAM_STREAM_PREFIX": pfx, "HOOKSTREAM_SPOOL_DIR": str(tmp_path / "spool"),
+            "HOOKSTREAM_PUBLISH_TIMEOUT": "500"}
+    dead = free_ports(1)[0]
+    first = relay(env={**base, "HOOKSTREAM_REDIS_URL": f"redis://127.0.0.1:{dead}/"})
+    spooled = []
+    for body in (P.duitnow(e2e=P.uid("E2E-ORDER")), P.card_metadata_explicit(event_id=P.uid("cm"))):
+        r = first.post("/webhook", body)
+        assert r.status_code == 202 and r.json()["status"] == "spooled", show(r)
+        spooled.append(r.json()["event_id"])
+    first.stop()
+
+    # The payment's master cannot store it (a key of the wrong type makes the
+    # script fail), and answers only after the card's master has.
+    ca, cb = cluster.client(a), cluster.client(b)
+    ca.set(pay, "not a stream")
+    ca.execute_command("CLIENT", "PAUSE", 2000, "WRITE")
+    hs = relay(env={**base, "HOOKSTREAM_REDIS_URL": cluster.url()})
+    wait_until(lambda: cb.xlen(card) == 1, 10, what="the card event replayed")
+    wait_until(lambda: metric(hs.metrics(), "hookstream_spool_replay_errors_total") >= 1, 10,
+               what="the payment's replay failed")
+    time.sleep(2.5)  # retries, one a second
+    assert metric(hs.metrics(), "hookstream_spool_records") == 1, \
+        "the payment must stay in the spool while its master cannot take it"
+    assert len(list((tmp_path / "spool").glob("seg-*"))) == 1
+
+    ca.delete(pay)
+    wait_until(lambda: metric(hs.metrics(), "hookstream_spool_records") == 0, 15,
+               what="the payment replayed once its master takes it")
+    assert [f["event_id"] for _, f in stream_entries(ca, pay)] == [spooled[0]]
+    assert [f["event_id"] for _, f in stream_entries(cb, card)] == [spooled[1]]
