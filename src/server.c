@@ -362,6 +362,19 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		request_store_invalid(rq, &nerr, raw, len);
 		return;
 	}
+	if (request_record_bytes(rq) > SPOOLREC_MAX_PAYLOAD) {
+		/* Each event of a batch holds the whole body: with a large
+		 * max_body, 64 of them can outgrow what one script call and one
+		 * spool record may hold. Refused, but kept. */
+		nerr = (struct normalize_error){ .status = 413, .code = "too_many_events" };
+		snprintf(nerr.message, sizeof(nerr.message),
+			 "%zu events of a %zu-byte body would take %llu bytes, over the %u a "
+			 "notification may; send fewer events per notification",
+			 rq->norm.nevents, len, (unsigned long long)request_record_bytes(rq),
+			 (unsigned int)SPOOLREC_MAX_PAYLOAD);
+		request_store_invalid(rq, &nerr, raw, len);
+		return;
+	}
 	request_submit(rq);
 }
 

@@ -98,6 +98,9 @@ void request_free(struct request *rq);
 void request_release(struct request *rq);
 void request_spool(struct request *rq);
 void request_submit(struct request *rq);
+/* The bytes rq's events take as one spool record (what one script call
+ * carries), or 0 when they cannot be one record. */
+uint64_t request_record_bytes(const struct request *rq);
 void request_store_invalid(struct request *rq, const struct normalize_error *nerr, const char *raw,
 			   size_t len);
 

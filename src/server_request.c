@@ -241,6 +241,17 @@ request_items(const struct request *rq, struct publish_item *items)
 	}
 }
 
+uint64_t
+request_record_bytes(const struct request *rq)
+{
+	struct publish_item items[SPOOLREC_MAX_ITEMS];
+
+	if (rq->norm.nevents == 0 || rq->norm.nevents > SPOOLREC_MAX_ITEMS)
+		return 0;
+	request_items(rq, items);
+	return spoolrec_events_payload(items, rq->norm.nevents);
+}
+
 static void
 request_spooled_cb(void *arg, int err)
 {

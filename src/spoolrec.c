@@ -158,6 +158,22 @@ spoolrec_encode_events(struct spoolrec_buf *out, const struct publish_item *item
 	finish_record(out, at);
 }
 
+uint64_t
+spoolrec_events_payload(const struct publish_item *items, size_t n)
+{
+	/* As spoolrec_encode_events writes it: kind and count, then per item
+	 * the stream, the seen key, a field count and the fields; a string is
+	 * a 4-byte length, its bytes and a NUL. */
+	uint64_t total = 2;
+
+	for (size_t i = 0; i < n; i++) {
+		total += 5 + strlen(items[i].stream) + 5 + strlen(items[i].seen_key) + 1;
+		for (size_t f = 0; f < items[i].nfields; f++)
+			total += 5 + (uint64_t)items[i].lens[f];
+	}
+	return total;
+}
+
 void
 spoolrec_encode_append(struct spoolrec_buf *out, const char *stream, uint64_t maxlen,
 		       const char *const *fields, const size_t *lens, size_t nfields)

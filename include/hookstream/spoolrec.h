@@ -44,8 +44,14 @@ struct spoolrec_buf {
 
 void spoolrec_buf_fini(struct spoolrec_buf *b);
 
-/* Append one EVENTS record holding items[0..n) (1 <= n <= SPOOLREC_MAX_ITEMS). */
+/* Append one EVENTS record holding items[0..n) (1 <= n <= SPOOLREC_MAX_ITEMS).
+ * Its payload must fit SPOOLREC_MAX_PAYLOAD: ask spoolrec_events_payload. */
 void spoolrec_encode_events(struct spoolrec_buf *out, const struct publish_item *items, size_t n);
+
+/* The payload bytes spoolrec_encode_events would write for items[0..n). A
+ * batch repeats the whole body in each event, so a large one can pass
+ * SPOOLREC_MAX_PAYLOAD where its body alone is far below max_body. */
+uint64_t spoolrec_events_payload(const struct publish_item *items, size_t n);
 
 /* Append one APPEND record (nfields <= SPOOLREC_MAX_FIELDS). */
 void spoolrec_encode_append(struct spoolrec_buf *out, const char *stream, uint64_t maxlen,

@@ -7,7 +7,7 @@ handling of a request whose head and body arrive in separate packets.
 import json
 import time
 
-from conftest import (RawConn, assert_accepted, assert_error, http_request_bytes, metric,
+from conftest import (RawConn, assert_accepted, assert_error, http_request_bytes, metric, show,
                       stream_entries, wait_until)
 
 
@@ -260,6 +260,44 @@ def test_script_cache_flushed_falls_back_to_eval(relay, redis):
     r = hs.post("/webhook", _duitnow("E2E-noscript-2"))
     assert r.status_code == 200 and r.json()["status"] == "duplicate", r.text
     assert redis.client.xlen("paynet:payment.status") == 3
+
+
+def _token_batch(n, pad):
+    return {"requestId": "req-wide", "note": "x" * pad, "tokens": [
+        {"tokenUniqueReference": f"DWSPMC-wide-{i}", "status": "ACTIVE",
+         "statusTimestamp": "2026-11-26T10:00:00Z"} for i in range(n)]}
+
+
+def test_batch_too_large_for_one_call_is_refused_but_kept(relay, redis, tmp_path):
+    """Each event of a batch holds the whole body, so with a large max_body 64
+    events can outgrow what one script call and one spool record may hold
+    (256 MiB). That used to abort the daemon when the batch was spooled (and
+    on every publish in Cluster mode, which encodes the same record). It is a
+    413, kept in <prefix>:invalid; the daemon lives on, and a batch just under
+    the limit is stored."""
+    hs = relay(env={"HOOKSTREAM_MAX_BODY": str(8 << 20), "HOOKSTREAM_INVALID_BODY_MAX": "1024",
+                    "HOOKSTREAM_SPOOL_DIR": str(tmp_path / "spool")})
+    r = hs.post("/webhook", _token_batch(64, (4 << 20) + 200000))
+    assert_error(r, 413, "too_many_events")
+    assert "fewer events" in r.json()["message"], show(r)
+    assert stream_entries(redis.client, "paynet:token.status") == []
+    entries = stream_entries(redis.client, "paynet:invalid")
+    assert len(entries) == 1 and entries[0][1]["reason"] == "too_many_events", entries
+    # While Redis is away the same batch would be spooled: refused the same way.
+    redis.stop()
+    wait_until(lambda: metric(hs.metrics(), "hookstream_redis_connected") == 0, 5,
+               what="redis disconnected")
+    r = hs.post("/webhook", _token_batch(64, (4 << 20) + 300000))
+    assert_error(r, 413, "too_many_events")
+    assert hs.alive(), "the daemon died on a batch too large for one record"
+    redis.start()
+    wait_until(lambda: metric(hs.metrics(), "hookstream_redis_connected") == 1, 10,
+               what="redis back")
+    r = hs.post("/webhook", _token_batch(8, 4 << 20))
+    assert r.status_code == 202 and len(r.json()["events"]) == 8, show(r)
+    # (spooled when the invalid record is still being replayed)
+    wait_until(lambda: redis.client.xlen("paynet:token.status") == 8, 10,
+               what="the 8-event batch stored")
 
 
 def test_batch_over_64_events_is_refused_but_kept(relay, redis):

@@ -535,7 +535,14 @@ test_many_records_walked_in_order(void **state)
 				items[r].fields[1] = big;
 				items[r].lens[1] = 100000;
 			}
-			spoolrec_encode_events(&b, items + r, 1 + r * 5);
+			{
+				size_t before = b.len;
+
+				spoolrec_encode_events(&b, items + r, 1 + r * 5);
+				/* The size a request is checked against is the size written. */
+				assert_int_equal(b.len - before - SPOOLREC_HEADER,
+						 spoolrec_events_payload(items + r, 1 + r * 5));
+			}
 			items[r].fields[1] = vals[r][1];
 			items[r].lens[1] = make_field(r, 1);
 		}
