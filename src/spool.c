@@ -242,11 +242,12 @@ spool_segment_scan(struct spool *sp, struct segment *g, const char *data, size_t
 			continue;
 		}
 		{
-			size_t skip = s == SPOOLREC_TRUNCATED
-					      ? len - at
-					      : (s == SPOOLREC_WHOLE
-							 ? rl /* checksum held, content did not */
-							 : spoolrec_resync(data + at, len - at));
+			/* A record that runs past the end is a torn tail, or a
+			 * damaged length in the middle: whole records after it are
+			 * found by their checksums either way (none after a torn
+			 * tail). */
+			size_t skip = s == SPOOLREC_WHOLE ? rl /* checksum held, content did not */
+							  : spoolrec_resync(data + at, len - at);
 
 			torn = at + skip == len;
 			bad++;

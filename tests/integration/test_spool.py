@@ -166,6 +166,36 @@ def test_torn_tail_is_skipped_and_the_rest_replayed(relay, redis, tmp_path):
     assert warn and warn[0]["segment"] == seg.name and warn[0]["whole_records"] == 3, warn
 
 
+def test_damaged_length_in_the_middle_keeps_the_records_after_it(relay, redis, tmp_path):
+    """A flipped bit in a record's length field, in the middle of a segment,
+    makes that record look as if it ran past the end of the file. Only that
+    record is lost: the whole records after it are found by their checksums
+    and replayed (they used to be skipped as a torn tail, and the segment
+    deleted)."""
+    env = spool_env(tmp_path)
+    hs = relay(env=env)
+    redis.stop()
+    ids = [assert_spooled(hs.post("/webhook", P.duitnow(e2e=P.uid(f"E2E-L{i}"))),
+                          "payment.status")["event_id"] for i in range(4)]
+    assert hs.stop() == 0
+    hs.checked = True
+    seg = segments(tmp_path)[-1]
+    data = bytearray(seg.read_bytes())
+    (n,) = struct.unpack_from("<I", data, 4)
+    second = 12 + n
+    assert data[second:second + 4] == b"HSR1"
+    struct.pack_into("<I", data, second + 4, 1 << 20)  # past the end of the file
+    seg.write_bytes(bytes(data))
+
+    redis.start()
+    hs2 = relay(env=env)
+    wait_drained(hs2)
+    assert ids_in(redis.client, "paynet:payment.status") == [ids[0], ids[2], ids[3]]
+    assert metric(hs2.metrics(), "hookstream_spool_corrupt_records_total") == 1
+    warn = [l for l in hs2.log_lines() if "damaged records" in l.get("msg", "")]
+    assert warn and warn[0]["whole_records"] == 3, warn
+
+
 def test_spool_max_bytes_gives_503(relay, redis, tmp_path):
     hs = relay(env=spool_env(tmp_path, HOOKSTREAM_SPOOL_MAX_BYTES="8192"))
     redis.stop()
