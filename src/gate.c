@@ -261,7 +261,10 @@ gate_input_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 					}
 					continue;
 				}
-				/* COMPLETE: hand the whole request to evhttp. */
+				/* COMPLETE: hand the whole request to evhttp. Its
+				 * body is here: a 100 Continue still owed for it
+				 * would come after its answer, unasked. */
+				conn->continue_pending = false;
 				evbuffer_remove_buffer(src, dst, conn->fed);
 				conn->fed = 0;
 				conn->forwarded++;

@@ -180,6 +180,12 @@ method_end(struct httpframe *f)
 	for (size_t i = 0; i < HS_ARRAY_LEN(httpframe_methods); i++) {
 		if (f->line_len == strlen(httpframe_methods[i].name) &&
 		    memcmp(f->line, httpframe_methods[i].name, f->line_len) == 0) {
+			/* evhttp answers CONNECT without a Content-Length on a
+			 * connection it keeps open: the body would run into the
+			 * next answer. Refused here (the synthetic answer is framed). */
+			if (strcmp(httpframe_methods[i].name, "CONNECT") == 0)
+				return reject(f, 405, "method_not_allowed",
+					      "notifications are sent with POST");
 			if (httpframe_methods[i].body)
 				f->flags |= HTTPFRAME_BODY_METHOD;
 			f->line_state = HTTPFRAME_L_TARGET;

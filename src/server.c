@@ -45,7 +45,7 @@ server_request_id(struct server *s, struct evhttp_request *req, char *out, size_
 	const char *given =
 		evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
 	size_t n = given ? strlen(given) : 0;
-	bool ok = n > 0 && n < len && n <= 64;
+	bool ok = n > 0 && n < len;
 
 	for (size_t i = 0; ok && i < n; i++)
 		ok = isalnum((unsigned char)given[i]) || strchr("-_.:", given[i]) != NULL;
@@ -247,7 +247,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	char client[INET6_ADDRSTRLEN] = "";
 	struct timespec now;
 	struct request *rq;
-	char request_id[48];
+	char request_id[SERVER_REQUEST_ID_LEN];
 	size_t len;
 	const char *raw;
 

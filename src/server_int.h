@@ -43,6 +43,9 @@ struct server {
 	uint64_t id_counter;
 };
 
+/* A sender's X-Request-Id of up to 64 characters, or one of ours, and a NUL. */
+#define SERVER_REQUEST_ID_LEN 65
+
 struct request {
 	struct server *srv;
 	struct config *cfg;	    /* the configuration it started with (a reference) */
@@ -65,7 +68,7 @@ struct request {
 	struct request *prev, *next; /* in srv->waiting while not answered */
 	bool pub_pending;	     /* a Redis callback is owed */
 	bool spool_pending;	     /* a spool callback is owed */
-	char request_id[48];
+	char request_id[SERVER_REQUEST_ID_LEN];
 	char source_ip[INET6_ADDRSTRLEN];
 	char received_at[TIMEUTIL_RFC3339_LEN];
 };

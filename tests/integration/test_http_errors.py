@@ -217,6 +217,41 @@ def test_other_expectation_refused_417(relay, redis, expect):
     assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-after"))), "payment.status")
 
 
+def test_no_stray_100_continue_after_pipelined_answers(relay, redis):
+    """Two requests in one write, the second with Expect: 100-continue and its
+    body already sent: two 202s and nothing after them (a 100 Continue used
+    to follow the last final answer, unasked: found by review)."""
+    hs = relay()
+    reqs = b""
+    for i, expect in enumerate((False, True)):
+        body = json.dumps(P.duitnow(e2e=P.uid(f"E2E-PIPE{i}"))).encode()
+        hdrs = [("Content-Type", "application/json")]
+        if expect:
+            hdrs.append(("Expect", "100-continue"))
+        reqs += http_request_bytes("POST", "/webhook", body, hdrs)
+    with RawConn(hs.port, timeout=3) as c:
+        c.send(reqs)
+        for _ in range(2):
+            assert_accepted(c.read_response(), "payment.status")
+        c.sock.settimeout(0.5)
+        try:
+            extra = c.sock.recv(4096)
+        except socket.timeout:
+            extra = b""
+        assert c.buf + extra == b"", f"bytes after the last answer: {c.buf + extra!r}"
+
+
+def test_connect_refused_with_a_framed_answer(relay, redis):
+    """CONNECT gets a JSON 405 with a Content-Length (evhttp's own answer to
+    CONNECT had none, on a connection kept open)."""
+    hs = relay()
+    with RawConn(hs.port, timeout=3) as c:
+        c.send(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        r = c.read_response()
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers.get("Content-Length") == str(len(r.content)), show(r)
+
+
 def test_expect_continue_too_large(relay, redis):
     hs = relay()
     head = http_request_bytes("POST", "/webhook", b"",

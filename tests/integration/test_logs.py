@@ -100,3 +100,22 @@ def test_refused_source_log_lines_are_rate_limited(relay, redis):
     assert len(lines) <= 10 * (int(elapsed) + 2) + 1 and len(lines) < 101, len(lines)
     m = hs.metrics()
     assert metric(m, "hookstream_rejections_total", reason="source_not_allowed") == 101
+
+
+def test_sender_request_id_up_to_64_characters_is_kept(relay):
+    """The sender's X-Request-Id is echoed and logged when it is up to 64 of
+    [A-Za-z0-9._:-] (ids of 48 to 64 were replaced by ours: found by review);
+    a longer or odd one is replaced."""
+    hs = relay()
+    for n in (1, 47, 48, 64):
+        rid = ("ab:c." * 20)[:n]
+        r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-RID")), headers={"X-Request-Id": rid})
+        assert_accepted(r, "payment.status")
+        assert r.headers["X-Request-Id"] == rid, (n, r.headers)
+        wait_until(lambda: any(l.get("request_id") == rid for l in _request_lines(hs)), 5,
+                   what=f"a log line with the {n}-character id")
+    for rid in ("x" * 65, "has space", "semi;colon"):
+        r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-RID")), headers={"X-Request-Id": rid})
+        assert_accepted(r, "payment.status")
+        got = r.headers["X-Request-Id"]
+        assert got and got != rid, (rid, got)

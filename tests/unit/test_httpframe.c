@@ -278,6 +278,20 @@ test_struct_is_small(void **state)
 		fail_msg("sizeof(struct httpframe) = %zu, want < 256", sizeof(struct httpframe));
 }
 
+/* CONNECT is refused from its method, by the framer: evhttp's answer to it
+ * has no Content-Length on a kept-open connection. */
+static void
+test_connect_refused(void **state)
+{
+	static const struct frame_case cases[] = {
+		CASE("CONNECT example.com:443 HTTP/1.1\r\n\r\n", "R@8:405 method_not_allowed"),
+		CASE("CONNECT h:1 HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+		     "R@8:405 method_not_allowed"),
+	};
+	(void)state;
+	check_cases(&default_limits, cases, HS_ARRAY_LEN(cases));
+}
+
 static void
 test_accepts_requests_without_body(void **state)
 {
@@ -288,7 +302,6 @@ test_accepts_requests_without_body(void **state)
 		CASE("DELETE /x HTTP/1.1\r\n\r\n", "H@$:cl=0 C@$"),
 		CASE("OPTIONS * HTTP/1.1\r\n\r\n", "H@$:cl=0 C@$"),
 		CASE("TRACE / HTTP/1.1\r\n\r\n", "H@$:cl=0 C@$"),
-		CASE("CONNECT example.com:443 HTTP/1.1\r\n\r\n", "H@$:cl=0 C@$"),
 		CASE("GET http://example.com/a?b=c&d HTTP/1.1\r\n\r\n", "H@$:cl=0 C@$"),
 		CASE("GET / HTTP/1.0\r\n\r\n", "H@$:cl=0,1.0 C@$"),
 		/* A length of zero says there is no body, for any method. */
@@ -625,8 +638,7 @@ test_rejects_body_on_other_methods(void **state)
 		CASE("DELETE / HTTP/1.1\r\nContent-Length: 1\r\n\r\n", "R@$:400 body_not_allowed"),
 		CASE("OPTIONS / HTTP/1.1\r\nContent-Length: 1\r\n\r\n", "R@$:400 body_not_allowed"),
 		CASE("TRACE / HTTP/1.1\r\nContent-Length: 1\r\n\r\n", "R@$:400 body_not_allowed"),
-		CASE("CONNECT h:1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-		     "R@$:400 body_not_allowed"),
+		/* (CONNECT is refused at its method, test_connect_refused) */
 	};
 	(void)state;
 	check_cases(&default_limits, cases, HS_ARRAY_LEN(cases));
@@ -963,6 +975,7 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_struct_is_small),
 		cmocka_unit_test(test_accepts_requests_without_body),
+		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_accepts_line_endings_and_header_forms),
 		cmocka_unit_test(test_accepts_chunked),
 		cmocka_unit_test(test_expect_continue),
