@@ -41,7 +41,7 @@ const struct config_key config_keys[] = {
 	{ "groups", CONFIG_NAMES, "", 0, 0, false,
 	  "consumer groups created on every category stream",
 	  offsetof(struct config, groups_text) },
-	KEY_UINT(max_body, "1048576", 1, UINT64_C(67108864), "largest accepted body, bytes"),
+	KEY_UINT(max_body, "1048576", 1, CONFIG_MAX_BODY_MAX, "largest accepted body, bytes"),
 	KEY_UINT(max_header, "16384", 1024, 65536, "largest accepted request head, bytes"),
 	KEY_UINT(max_depth, "64", 1, 1024, "deepest JSON nesting accepted (400 above)"),
 	KEY_UINT(invalid_body_max, "65536", 0, UINT64_C(67108864),

@@ -191,6 +191,35 @@ gate_reject(struct gate_conn *conn, struct evbuffer *src, struct evbuffer *dst, 
 	 * still sending see the answer instead of a reset. */
 }
 
+/*
+ * The request target of the head in src[0, ...), as evhttp will parse it.
+ * A target evhttp cannot parse makes it answer by itself, with an answer the
+ * filter never writes out, on a connection whose teardown then crashes
+ * libevent (reproduced): the gate refuses those first.
+ */
+static bool
+gate_target_ok(struct evbuffer *src, const struct httpframe_info *info)
+{
+	char small[256], *buf = small;
+	struct evbuffer_ptr pos;
+	struct evhttp_uri *uri = NULL;
+
+	if (info->target_len >= sizeof(small))
+		buf = xmalloc(info->target_len + 1);
+	if (evbuffer_ptr_set(src, &pos, info->target_at, EVBUFFER_PTR_SET) == 0 &&
+	    evbuffer_copyout_from(src, &pos, buf, info->target_len) ==
+		    (ev_ssize_t)info->target_len) {
+		buf[info->target_len] = '\0';
+		uri = evhttp_uri_parse_with_flags(buf, EVHTTP_URI_NONCONFORMANT);
+	}
+	if (buf != small)
+		free(buf);
+	if (uri == NULL)
+		return false;
+	evhttp_uri_free(uri);
+	return true;
+}
+
 static void
 gate_send_continue(struct gate_conn *conn)
 {
@@ -253,6 +282,11 @@ gate_input_cb(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 					return BEV_OK;
 				}
 				if (ev == HTTPFRAME_HEAD_DONE) {
+					if (!gate_target_ok(src, info)) {
+						gate_reject(conn, src, dst, 400, "bad_request",
+							    "the request target cannot be parsed");
+						return BEV_OK;
+					}
 					if (info->expect_continue) {
 						if (conn->outstanding == 0)
 							gate_send_continue(conn);

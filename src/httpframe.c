@@ -490,6 +490,9 @@ line_byte(struct httpframe *f, unsigned char c)
 		}
 		if (f->line_len == 0)
 			return bad_request(f, "empty request target or repeated space");
+		/* head_len counts this space already. */
+		f->info.target_len = f->line_len;
+		f->info.target_at = f->head_len - 1 - f->line_len;
 		f->line_state = HTTPFRAME_L_VERSION;
 		f->line_len = 0;
 		return HTTPFRAME_NEED_MORE;

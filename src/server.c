@@ -26,6 +26,7 @@
 #include "hookstream/classify.h"
 #include "hookstream/config.h"
 #include "hookstream/gate.h"
+#include "hookstream/httpframe.h"
 #include "hookstream/log.h"
 #include "hookstream/metrics.h"
 #include "hookstream/normalize.h"
@@ -302,6 +303,13 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	len = evbuffer_get_length(body);
+	/* The gate checked the limit this connection started with; a reload may
+	 * have lowered it since. */
+	if (len > s->cfg->max_body) {
+		server_reject(s, req, t0, route->path, request_id, source_ip, 413, "body_too_large",
+			      "request body exceeds the size limit");
+		return;
+	}
 	raw = (const char *)evbuffer_pullup(body, -1);
 	if (raw == NULL)
 		raw = "";
@@ -411,9 +419,13 @@ server_apply(struct server *s, struct config *cfg, SSL_CTX *tls)
 	if (s->publish_tv == NULL)
 		abort();
 	gate_set_options(s->gate, &gopt);
-	/* The gate already bounds both; evhttp's limits are a second fence. */
-	evhttp_set_max_headers_size(s->http, (ev_ssize_t)cfg->max_header + 1024);
-	evhttp_set_max_body_size(s->http, (ev_ssize_t)cfg->max_body);
+	/* The gate bounds both, with the limits a connection started with. Were
+	 * evhttp's own lower (after a reload lowered them), evhttp would answer
+	 * an older connection's request by itself, an answer the gate's filter
+	 * never writes out: its limits stay at the highest the configuration
+	 * allows, and server_request_cb applies the current max_body. */
+	evhttp_set_max_headers_size(s->http, (ev_ssize_t)HTTPFRAME_HEAD_MAX + 1024);
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)CONFIG_MAX_BODY_MAX);
 	evhttp_set_timeout(s->http, (int)cfg->request_timeout);
 }
 

@@ -22,6 +22,9 @@
 #define CONFIG_ENV_PREFIX   "HOOKSTREAM_"
 #define CONFIG_BUILTIN_NAME "<built-in>"
 
+/* The highest max_body the configuration accepts. */
+#define CONFIG_MAX_BODY_MAX UINT64_C(67108864)
+
 struct config_route {
 	char *path;		    /* "/webhook/payment" */
 	char *category;		    /* pinned category, or NULL to classify by content */

@@ -37,6 +37,8 @@ struct httpframe_info {
 	bool chunked;
 	uint64_t content_length; /* 0 when chunked or absent */
 	bool http11;		 /* request line said HTTP/1.1 */
+	size_t target_at;	 /* the request target: bytes [target_at, target_at + */
+	size_t target_len;	 /* target_len) of this request, counted from its first byte */
 	/* filled at HTTPFRAME_REJECT. error is bad_request, bad_method, bad_version,
 	 * bad_content_length, bad_transfer_encoding, conflicting_length, body_not_allowed
 	 * or bad_chunk (400), body_too_large (413), header_too_large (431). */

@@ -241,6 +241,31 @@ def test_no_stray_100_continue_after_pipelined_answers(relay, redis):
         assert c.buf + extra == b"", f"bytes after the last answer: {c.buf + extra!r}"
 
 
+@pytest.mark.parametrize("target", [b"//%zz", b"http://[::1", b"http://x:99999999/",
+                                    b"http://a b/"])
+def test_unparseable_request_target_gets_a_json_400_and_the_daemon_lives(relay, redis, target):
+    """A request target evhttp cannot parse used to be answered by evhttp
+    itself (HTML, no X-Request-Id), and a sender that then closed crashed the
+    daemon in libevent's bufferevent teardown (reproduced under ASan). The
+    gate now refuses it first, with the relay's own answer."""
+    hs = relay(env={"HOOKSTREAM_REQUEST_TIMEOUT": "2"})
+    before = _keys(redis)
+    req = (b"POST " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: 2\r\n\r\n{}")
+    r = raw_request(hs.port, req, timeout=3)
+    assert_error(r, 400, "bad_request")
+    assert r.headers.get("X-Request-Id"), show(r)
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", hs.port))
+        s.sendall(req)
+        time.sleep(0.3)
+        s.close()
+    time.sleep(2.5)  # past request_timeout
+    assert hs.alive(), "the daemon died after senders closed on a bad request target"
+    assert _keys(redis) == before
+    assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-after"))), "payment.status")
+
+
 def test_connect_refused_with_a_framed_answer(relay, redis):
     """CONNECT gets a JSON 405 with a Content-Length (evhttp's own answer to
     CONNECT had none, on a connection kept open)."""

@@ -178,3 +178,27 @@ def test_reload_under_load_drops_nothing(relay, redis, tmp_path):
     body = {"eventType": "points.earned", "memberId": "M-2", "pointsTxnId": P.uid("PT")}
     r = hs.post("/webhook", body)
     assert r.status_code == 202 and r.json()["stream"] == "paynet:loyalty.points", show(r)
+
+
+def test_lowered_max_body_applies_to_open_connections_with_a_json_413(relay, redis, tmp_path):
+    """A connection opened before a reload that lowered max_body keeps the
+    gate's old limit, but the request is still refused by the new one, with
+    the relay's JSON 413 (evhttp's own limit used to answer by itself, an
+    answer the gate never wrote out)."""
+    conf = tmp_path / "h.conf"
+    write_conf(conf)
+    hs = relay(config=conf)
+    s = http_session()
+    big = P.duitnow(e2e=P.uid("E2E-BIG"), note="x" * 200000)
+    assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E")), session=s), "payment.status")
+    write_conf(conf, replace={"\nmax_body = 1048576\n": "\nmax_body = 65536\n"})
+    hup(hs)
+    wait_reloads(hs, "ok", 1)
+    r = hs.post("/webhook", big, session=s)  # the same keep-alive connection
+    assert_error(r, 413, "body_too_large")
+    assert r.headers.get("X-Request-Id"), show(r)
+    assert_error(hs.post("/webhook", big, session=http_session()), 413, "body_too_large")
+    assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-small")), session=s),
+                    "payment.status")
+    assert stream_entries(redis.client, "paynet:payment.status")[-1][1]["event_id"].startswith(
+        "E2E-small")

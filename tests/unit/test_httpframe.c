@@ -969,10 +969,52 @@ test_info_lifetime(void **state)
 	assert_null(info->error);
 }
 
+/* Where the request target is, for the gate to parse it as evhttp will: in
+ * every request of a pipelined stream, fed whole or a byte at a time. */
+static void
+test_target_position(void **state)
+{
+	static const char in[] = "POST /webhook?a=b HTTP/1.1\r\nContent-Length: 2\r\n\r\nab"
+				 "GET http://h/x%20y HTTP/1.1\r\n\r\n"
+				 "OPTIONS * HTTP/1.0\r\n\r\n";
+	static const char *const want[] = { "/webhook?a=b", "http://h/x%20y", "*" };
+	(void)state;
+
+	for (size_t step = 0; step < 2; step++) {
+		struct httpframe f;
+		const struct httpframe_info *info = NULL;
+		size_t off = 0, start = 0, k = 0;
+
+		httpframe_init(&f, &default_limits);
+		while (off < LEN(in)) {
+			size_t consumed = 0, n = step == 0 ? LEN(in) - off : 1;
+			enum httpframe_event ev = httpframe_feed(&f, in + off, n, &consumed, &info);
+
+			off += consumed;
+			if (ev == HTTPFRAME_HEAD_DONE) {
+				assert_true(k < HS_ARRAY_LEN(want));
+				if (info->target_len != strlen(want[k]) ||
+				    memcmp(in + start + info->target_at, want[k],
+					   info->target_len) != 0)
+					fail_msg("request %zu: target \"%.*s\", want \"%s\"", k,
+						 (int)info->target_len,
+						 in + start + info->target_at, want[k]);
+				k++;
+			} else if (ev == HTTPFRAME_COMPLETE) {
+				start = off;
+			} else {
+				assert_int_equal(ev, HTTPFRAME_NEED_MORE);
+			}
+		}
+		assert_int_equal(k, HS_ARRAY_LEN(want));
+	}
+}
+
 int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_target_position),
 		cmocka_unit_test(test_struct_is_small),
 		cmocka_unit_test(test_accepts_requests_without_body),
 		cmocka_unit_test(test_connect_refused),
