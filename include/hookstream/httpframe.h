@@ -41,8 +41,9 @@ struct httpframe_info {
 	size_t target_len;	 /* target_len) of this request, counted from its first byte */
 	/* filled at HTTPFRAME_REJECT. error is bad_request, bad_method, bad_version,
 	 * bad_content_length, bad_transfer_encoding, conflicting_length, body_not_allowed
-	 * or bad_chunk (400), body_too_large (413), header_too_large (431). */
-	int status;	     /* 400, 413 or 431 */
+	 * or bad_chunk (400), method_not_allowed (405, CONNECT), body_too_large (413),
+	 * expectation_failed (417) or header_too_large (431). */
+	int status;	     /* 400, 405, 413, 417 or 431 */
 	const char *error;   /* short code: "bad_request", "body_too_large", "header_too_large", ...
 				(static) */
 	const char *message; /* human explanation (static) */

@@ -43,6 +43,7 @@ struct fuzz_run {
 	bool dead;
 	size_t request_start; /* stream offset of the request's first byte */
 	size_t body_start;    /* stream offset just after its head */
+	const char *stream;   /* the whole input, for the target's bytes */
 	struct httpframe_info head;
 };
 
@@ -58,6 +59,7 @@ fuzz_check_reject(const struct httpframe_info *info)
 		{ "bad_transfer_encoding", 400 }, { "conflicting_length", 400 },
 		{ "body_not_allowed", 400 },	  { "bad_chunk", 400 },
 		{ "body_too_large", 413 },	  { "header_too_large", 431 },
+		{ "method_not_allowed", 405 },	  { "expectation_failed", 417 },
 	};
 	bool found = false;
 
@@ -89,6 +91,19 @@ fuzz_check_head(const struct fuzz_run *r, const struct httpframe_info *info, siz
 	CHECK(!info->expect_continue ||
 		      (info->http11 && (info->chunked || info->content_length > 0)),
 	      "100-continue without an HTTP/1.1 body");
+	/* The target the gate hands to evhttp's URI parser: inside the request
+	 * line, after the method and a space, no space or control byte in it. */
+	CHECK(info->target_len > 0 && info->target_at > 0 &&
+		      r->request_start + info->target_at + info->target_len < end,
+	      "target at %zu+%zu outside a head of %zu bytes", info->target_at, info->target_len,
+	      end - r->request_start);
+	CHECK(r->stream[r->request_start + info->target_at - 1] == ' ',
+	      "no space before the target");
+	for (size_t i = 0; i < info->target_len; i++) {
+		unsigned char c = (unsigned char)r->stream[r->request_start + info->target_at + i];
+
+		CHECK(c > 0x20 && c != 0x7f, "byte 0x%02x in the target", c);
+	}
 }
 
 /* Feed data[0, len), which starts at stream offset base, until all is taken. */
@@ -209,9 +224,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - FUZZ_HEADER;
 
 	fuzz_run_init(&whole, &limits, len);
+	whole.stream = in;
 	fuzz_feed(&whole, in, len, 0);
 
 	fuzz_run_init(&split, &limits, len);
+	split.stream = in;
 	for (size_t k = 0; pos < len && !split.dead; k++) {
 		size_t n = splits[k % FUZZ_SPLITS];
 

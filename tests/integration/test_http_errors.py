@@ -9,7 +9,7 @@ import time
 import pytest
 
 import payloads as P
-from conftest import (RawConn, assert_accepted, assert_error, http_request_bytes, raw_request,
+from conftest import (RawConn, assert_accepted, assert_error, http_request_bytes, metric, raw_request,
                       show, stream_entries)
 
 
@@ -204,6 +204,7 @@ def test_other_expectation_refused_417(relay, redis, expect):
            (b" " if expect[:1] != b"\t" else b"") + expect + b"\r\n\r\n" + body)
     r = raw_request(hs.port, req, timeout=2)
     assert_error(r, 417, "expectation_failed")
+    assert metric(hs.metrics(), "hookstream_rejections_total", reason="expectation_failed") >= 1
     assert r.headers.get("X-Request-Id"), show(r)
     assert _keys(redis) == before
     # A sender that gives up at once: the daemon lives on and answers.
