@@ -249,6 +249,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	struct timespec now;
 	struct request *rq;
 	char request_id[SERVER_REQUEST_ID_LEN];
+	uint64_t record_bytes;
 	size_t len;
 	const char *raw;
 
@@ -370,7 +371,8 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		request_store_invalid(rq, &nerr, raw, len);
 		return;
 	}
-	if (request_record_bytes(rq) > SPOOLREC_MAX_PAYLOAD) {
+	record_bytes = request_record_bytes(rq);
+	if (record_bytes > SPOOLREC_MAX_PAYLOAD) {
 		/* Each event of a batch holds the whole body: with a large
 		 * max_body, 64 of them can outgrow what one script call and one
 		 * spool record may hold. Refused, but kept. */
@@ -378,7 +380,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		snprintf(nerr.message, sizeof(nerr.message),
 			 "%zu events of a %zu-byte body would take %llu bytes, over the %u a "
 			 "notification may; send fewer events per notification",
-			 rq->norm.nevents, len, (unsigned long long)request_record_bytes(rq),
+			 rq->norm.nevents, len, (unsigned long long)record_bytes,
 			 (unsigned int)SPOOLREC_MAX_PAYLOAD);
 		request_store_invalid(rq, &nerr, raw, len);
 		return;

@@ -46,7 +46,6 @@ struct segment {
 	struct segment *next;
 };
 
-/* The segment being replayed: its bytes and where each record starts. */
 /* What a replayed record's answer needs to find its record: answers need not
  * come in order (Redis Cluster: records on different masters, redirects). */
 struct replay_ctx {
@@ -54,6 +53,7 @@ struct replay_ctx {
 	size_t idx;
 };
 
+/* The segment being replayed: its bytes and where each record starts. */
 struct replay {
 	struct segment *seg;
 	char *data;
