@@ -135,15 +135,21 @@ def test_spool_left_by_a_killed_process_is_replayed_at_start(relay, redis, tmp_p
     assert ids_in(redis.client, "paynet:payment.status") == ids
 
 
-def test_torn_tail_is_skipped_and_the_rest_replayed(relay, redis, tmp_path):
-    env = spool_env(tmp_path)
+def spool_n_and_stop(relay, redis, tmp_path, env, n, tag):
+    """n events spooled while Redis is down, the relay stopped cleanly: their
+    event ids and the segment file holding them."""
     hs = relay(env=env)
     redis.stop()
-    ids = [assert_spooled(hs.post("/webhook", P.duitnow(e2e=P.uid(f"E2E-T{i}"))),
-                          "payment.status")["event_id"] for i in range(5)]
+    ids = [assert_spooled(hs.post("/webhook", P.duitnow(e2e=P.uid(f"E2E-{tag}{i}"))),
+                          "payment.status")["event_id"] for i in range(n)]
     assert hs.stop() == 0
     hs.checked = True
-    seg = segments(tmp_path)[-1]
+    return ids, segments(tmp_path)[-1]
+
+
+def test_torn_tail_is_skipped_and_the_rest_replayed(relay, redis, tmp_path):
+    env = spool_env(tmp_path)
+    ids, seg = spool_n_and_stop(relay, redis, tmp_path, env, 5, "T")
     data = seg.read_bytes()
     # Damage the middle record's payload and tear the last one.
     offs, at = [], 0
@@ -173,13 +179,7 @@ def test_damaged_length_in_the_middle_keeps_the_records_after_it(relay, redis, t
     and replayed (they used to be skipped as a torn tail, and the segment
     deleted)."""
     env = spool_env(tmp_path)
-    hs = relay(env=env)
-    redis.stop()
-    ids = [assert_spooled(hs.post("/webhook", P.duitnow(e2e=P.uid(f"E2E-L{i}"))),
-                          "payment.status")["event_id"] for i in range(4)]
-    assert hs.stop() == 0
-    hs.checked = True
-    seg = segments(tmp_path)[-1]
+    ids, seg = spool_n_and_stop(relay, redis, tmp_path, env, 4, "L")
     data = bytearray(seg.read_bytes())
     (n,) = struct.unpack_from("<I", data, 4)
     second = 12 + n
