@@ -125,7 +125,9 @@ tls_identity_get(SSL *ssl, struct tls_identity *id)
 		unsigned char *utf8 = NULL;
 		int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
 
-		if (len >= 0)
+		/* A name with a NUL in it ("partner-a\0.attacker") would read
+		 * as its first part: it is no name to match. */
+		if (len >= 0 && memchr(utf8, '\0', (size_t)len) == NULL)
 			id->cn = xstrndup((const char *)utf8, (size_t)len);
 		OPENSSL_free(utf8);
 	}
@@ -136,11 +138,15 @@ tls_identity_get(SSL *ssl, struct tls_identity *id)
 		id->dns = xcalloc((size_t)count + 1, sizeof(*id->dns));
 		for (int i = 0; i < count; i++) {
 			const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+			const unsigned char *d;
+			int dlen;
 
-			if (g->type == GEN_DNS)
-				id->dns[id->ndns++] =
-					xstrndup((const char *)ASN1_STRING_get0_data(g->d.dNSName),
-						 (size_t)ASN1_STRING_length(g->d.dNSName));
+			if (g->type != GEN_DNS)
+				continue;
+			d = ASN1_STRING_get0_data(g->d.dNSName);
+			dlen = ASN1_STRING_length(g->d.dNSName);
+			if (dlen >= 0 && memchr(d, '\0', (size_t)dlen) == NULL)
+				id->dns[id->ndns++] = xstrndup((const char *)d, (size_t)dlen);
 		}
 		GENERAL_NAMES_free(sans);
 	}

@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config meson ninja-build
       libevent-dev libjansson-dev libhiredis-dev libssl-dev zlib1g-dev libcmocka-dev
       redis-server redis-tools curl clang clang-format libclang-rt-14-dev
-      python3-pytest python3-redis python3-requests prometheus)
+      python3-pytest python3-redis python3-requests python3-cryptography prometheus)
 
 missing=()
 for p in "${pkgs[@]}"; do

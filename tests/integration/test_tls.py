@@ -498,6 +498,65 @@ def test_route_pins_client_certificate_names(relay, redis, pki, tmp_path):
                             P.duitnow(e2e=P.uid("E2E-PIN"))), "payment.status")
 
 
+def _leaf_with_raw_names(pki, name, cn, dns=()):
+    """A client certificate signed by the test CA whose CN and DNS names are
+    taken as given, NUL bytes included (the openssl command line cannot
+    write those): python3-cryptography."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_key = serialization.load_pem_private_key(pki.ca.key.read_bytes(), None)
+    ca_crt = x509.load_pem_x509_certificate(pki.ca.crt.read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    b = (x509.CertificateBuilder()
+         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+         .issuer_name(ca_crt.subject).public_key(key.public_key())
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(days=1))
+         .not_valid_after(now + datetime.timedelta(days=30))
+         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                        critical=False))
+    if dns:
+        b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in dns]),
+                            critical=False)
+    crt = pki.maker.dir / f"{name}.pem"
+    keyf = pki.maker.dir / f"{name}.key"
+    crt.write_bytes(b.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    keyf.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return SimpleNamespace(name=name, pair=(str(crt), str(keyf)))
+
+
+def test_names_with_a_nul_byte_do_not_match_a_pin(relay, redis, pki, tmp_path):
+    """A CN or DNS name with a NUL in it ("partner-a\\0.attacker.example")
+    used to be read up to the NUL and matched the pin "partner-a" (found by
+    review). Such a name matches nothing; a clean certificate still passes."""
+    text = CONF_FILE.read_text()
+    anchor = "[route /webhook/payment]\n"
+    conf = tmp_path / "pinned.conf"
+    conf.write_text(text.replace(anchor, PINNED_ROUTES + anchor, 1))
+    hs = https(relay(config=conf, env=server_env(pki.server1, client_ca=pki.ca.crt)))
+    nul_cn = _leaf_with_raw_names(pki, "nul-cn", "partner-a\x00.attacker.example")
+    nul_dns = _leaf_with_raw_names(pki, "nul-dns", "attacker",
+                                   ["hooks.partner-a.example\x00.attacker.example"])
+    clean = _leaf_with_raw_names(pki, "clean-dns", "someone", ["hooks.partner-a.example"])
+    for path, cert in (("/webhook/pinned", nul_cn), ("/webhook/pinned-dns", nul_dns),
+                       ("/webhook/pinned-list", nul_dns)):
+        before = snapshot(redis)
+        r = post_as(hs, pki, cert, path, P.duitnow(e2e=P.uid("E2E-NUL")))
+        assert_error(r, 403, "client_certificate_not_allowed")
+        assert snapshot(redis) == before, f"{cert.name} on {path}: something was stored"
+    assert_accepted(post_as(hs, pki, clean, "/webhook/pinned-dns",
+                            P.duitnow(e2e=P.uid("E2E-NUL-OK"))), "payment.status")
+
+
 ODD_SUBJECT = r'/O=Odd "Quoted" \\ Back\+slash; <x> = #/OU=#hash/CN=partner-odd'
 ODD_RFC2253 = r'CN=partner-odd,OU=\#hash,O=Odd \"Quoted\" \\ Back\+slash\; \<x\> = #'
 
