@@ -381,15 +381,19 @@ normalize_invalid_body(const char *raw, size_t len, size_t max, bool *truncated)
 	while (i < len) {
 		const unsigned char *s = (const unsigned char *)copy + i;
 		size_t n = utf8_seq_len(s, len - i);
-		char esc[REDACT_NUMBER_MAX];
+		char esc[REDACT_NUMBER_MAX + 2];
 		size_t elen, end;
 
 		/* A card number the digit scan cannot see, spelled as a float
 		 * ("4.111111111111111E15"), is written as the payload would store
-		 * it: its value, masked. */
+		 * it: its value, masked, as a string. The quotes also keep its
+		 * first digits from joining a digit group before it. */
 		if ((*s == '-' || (*s >= '0' && *s <= '9')) &&
 		    (end = normalize_number_token(copy, len, i)) > i &&
-		    (elen = redact_number(copy + i, end - i, esc)) > 0) {
+		    (elen = redact_number(copy + i, end - i, esc + 1)) > 0) {
+			esc[0] = '"';
+			esc[++elen] = '"';
+			elen++;
 			if (o + elen > max) {
 				*truncated = true;
 				break;
