@@ -483,9 +483,10 @@ classify_sha256_id(const void *data, size_t len)
 	return out;
 }
 
-/* The first id alternative whose parts are all present, joined with ':'. */
+/* The first id alternative whose parts are all present, joined with ':';
+ * *hashed says whether it is a sha256:<hex> made here. */
 static char *
-classify_event_id(const struct classify_rule *rule, const struct classify_ctx *ctx)
+classify_event_id(const struct classify_rule *rule, const struct classify_ctx *ctx, bool *hashed)
 {
 	const struct classify_input *in = ctx->in;
 
@@ -517,12 +518,15 @@ classify_event_id(const struct classify_rule *rule, const struct classify_ctx *c
 				char *h = classify_sha256_id(joined, len);
 
 				free(joined);
+				*hashed = true;
 				return h;
 			}
+			*hashed = false;
 			return joined;
 		}
 		free(joined);
 	}
+	*hashed = true;
 	return classify_sha256_id(in->raw, in->raw_len);
 }
 
@@ -539,15 +543,17 @@ classify_table_word(const struct classify_rules *r, const char *code)
 
 /* The canonical word: the table's word for the substatus (the finer state,
  * e.g. PENDAUTH under ACSP), else for the status, else the rule's
- * unknown_status, else the status lower-cased with [^a-z0-9] as '_'. */
+ * unknown_status, else the status lower-cased with [^a-z0-9] as '_' (and
+ * the '*' of a card number masked in it kept). */
 static char *
 classify_canonical(const struct classify_rules *r, const struct classify_rule *rule,
 		   const char *status, const char *substatus)
 {
 	const char *word = classify_table_word(r, substatus);
 	char pan[REDACT_NUMBER_MAX];
+	const char *masked;
+	char *copy = NULL, *w;
 	size_t n;
-	char *w;
 
 	if (word == NULL)
 		word = classify_table_word(r, status);
@@ -555,24 +561,30 @@ classify_canonical(const struct classify_rules *r, const struct classify_rule *r
 		return xstrdup(word);
 	if (rule != NULL && rule->unknown_status != NULL)
 		return xstrdup(rule->unknown_status);
+	/* Card numbers are masked before the word is made: the word turns
+	 * separators into '_', where the digit scan that masks it later no
+	 * longer sees a grouped number ("4111 1111 1111 1111" would become
+	 * "4111_1111_1111_1111"), and a number spelled as a float would spell
+	 * every digit ("4.111111111111111E15", "4_111111111111111e15"). */
 	n = strlen(status);
-	/* A card number sent as the status, in a spelling the digit scan that
-	 * masks the word later cannot see ("4.111111111111111E15" would become
-	 * "4_111111111111111e15"): the word is the masked number. */
 	if (redact_number(status, n, pan) > 0) {
-		w = xstrdup(pan);
-		if (w[0] == '-')
-			w[0] = '_';
-		return w;
+		masked = pan;
+		n = strlen(pan);
+	} else {
+		copy = xstrndup(status, n);
+		redact_pans(copy, n);
+		masked = copy;
 	}
 	if (n > CLASSIFY_WORD_MAX)
 		n = CLASSIFY_WORD_MAX;
-	w = xstrndup(status, n);
+	w = xstrndup(masked, n);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)w[i];
+		bool mask = c == '*' && (masked == pan || status[i] != '*');
 
-		w[i] = isalnum(c) && c < 0x80 ? (char)tolower(c) : '_';
+		w[i] = mask ? '*' : isalnum(c) && c < 0x80 ? (char)tolower(c) : '_';
 	}
+	free(copy);
 	return w;
 }
 
@@ -648,7 +660,7 @@ classify_fill(const struct classify_rules *r, const struct classify_rule *rule,
 		out->substatus = classify_first_text(&rule->substatus, ctx);
 		out->time = classify_time(rule, ctx);
 	}
-	out->event_id = classify_event_id(rule, ctx);
+	out->event_id = classify_event_id(rule, ctx, &out->id_hashed);
 	if (out->status != NULL)
 		out->canonical = classify_canonical(r, rule, out->status, out->substatus);
 	word = out->canonical ? out->canonical : (rule && rule->verb ? rule->verb : "received");

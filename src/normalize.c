@@ -202,13 +202,16 @@ normalize_mask_result(struct classify_result *cr)
 	normalize_mask_text(&cr->canonical);
 	normalize_mask_text(&cr->time);
 	normalize_mask_text(&cr->type);
-	/* A body hash is already what a card-bearing id becomes (its hex may
-	 * hold a Luhn-valid digit run by chance; that is not a card number). */
-	if (strncmp(cr->event_id, "sha256:", 7) != 0 && normalize_id_holds_card(cr->event_id)) {
+	/* A hash made by classify is already what a card-bearing id becomes
+	 * (its hex may hold a Luhn-valid digit run by chance; that is not a card
+	 * number). A sender's id that merely starts with "sha256:" is checked
+	 * like any other. */
+	if (!cr->id_hashed && normalize_id_holds_card(cr->event_id)) {
 		char *id = classify_sha256_id(cr->event_id, strlen(cr->event_id));
 
 		free(cr->event_id);
 		cr->event_id = id;
+		cr->id_hashed = true;
 	}
 }
 

@@ -342,6 +342,9 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	memcpy(rq->request_id, request_id, sizeof(request_id));
 	snprintf(rq->source_ip, sizeof(rq->source_ip), "%s", source_ip);
 	rq->content_type = ctype ? xstrdup(ctype) : NULL;
+	/* Kept in the <prefix>:invalid record: a header is sender text too. */
+	if (rq->content_type != NULL)
+		redact_pans(rq->content_type, strlen(rq->content_type));
 	now = timeutil_now();
 	timeutil_rfc3339(&now, rq->received_at);
 

@@ -58,6 +58,7 @@ struct classify_result {
 	const char *rule;     /* borrowed: the rule name, "route" or "none" */
 	char *type;	      /* new: "<category>.<word>" ("unclassified.received") */
 	char *event_id;	      /* new: sender id, object id + state, or sha256:<hex> of the body */
+	bool id_hashed;	      /* event_id is a sha256:<hex> this made (not a sender's text) */
 	char *subject;	      /* new or NULL */
 	char *status;	      /* new or NULL: the sender's status code */
 	char *substatus;      /* new or NULL: the sender's finer state (substate) */

@@ -48,6 +48,7 @@ E2E_CASES = [
     # accepted edge cases
     "number_huge", "unicode_cjk_tamil_emoji", "bom_stripped", "pan_json_number",
     "pan_json_number_float_in_id", "pan_json_number_float_in_truncated_body",
+    "pan_in_sha256_prefixed_id", "pan_as_grouped_status",
     "pan_in_form_value",
     # refusals
     "duplicate_key_top", "too_deep_10000", "not_an_object_array", "empty_body",
@@ -109,7 +110,9 @@ def _case(name):
 # card numbers: an oracle written apart from src/redact.c
 
 
-_DIGIT_SEQ = re.compile(r"\d(?:[ -]?\d)*")
+# '_' too: the canonical status word turns a sender's spaces and dashes into
+# it, so a card number grouped there must be found in `type` and `status`.
+_DIGIT_SEQ = re.compile(r"\d(?:[ _-]?\d)*")
 
 
 def _luhn(digits):
@@ -149,7 +152,7 @@ def find_card_numbers(text):
     point or an exponent is found by its value."""
     found = [m.group(0) for m in _NUMBER_SPELLING.finditer(text) if _number_is_card(m.group(0))]
     for m in _DIGIT_SEQ.finditer(text):
-        groups = re.split(r"[ -]", m.group(0))
+        groups = re.split(r"[ _-]", m.group(0))
         for i in range(len(groups)):
             n = 0
             for j in range(i, len(groups)):
@@ -165,6 +168,7 @@ def test_card_number_oracle():
     assert find_card_numbers("x 4111111111111111 y") == ["4111111111111111"]
     assert find_card_numbers("4111 1111 1111 1111")
     assert find_card_numbers("4111-1111-1111-1111")
+    assert find_card_numbers("payment.status.4111_1111_1111_1111")
     assert find_card_numbers("card 4111 1111 1111 1111 12 29")
     assert find_card_numbers("1234 4111111111111111")
     assert not find_card_numbers("411111******1111")

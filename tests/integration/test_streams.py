@@ -98,6 +98,18 @@ def test_invalid_body_kept_escaped_and_masked(relay, redis):
         assert stream_entries(redis.client, s) == [], s
 
 
+def test_invalid_record_content_type_is_masked(relay, redis):
+    """The Content-Type header goes into the <prefix>:invalid record: a card
+    number in it is masked like the rest (it was stored as sent: found by
+    review)."""
+    hs = relay()
+    r = hs.post("/webhook/payment", b"hello", content_type="text/plain; ref=4111111111111111")
+    assert_error(r, 415, "unsupported_content_type")
+    entries = stream_entries(redis.client, "paynet:invalid")
+    assert len(entries) == 1, entries
+    assert entries[0][1]["content_type"] == "text/plain; ref=411111******1111", entries
+
+
 def test_invalid_body_while_redis_down_is_503(relay, redis):
     hs = relay(env={"HOOKSTREAM_PUBLISH_TIMEOUT": "1000"})
     redis.stop()
