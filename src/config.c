@@ -67,7 +67,7 @@ config_prefix_valid(const char *s)
 	if (*s == '\0' || strlen(s) > 64)
 		return false;
 	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && strchr("._-:{}", *s) == NULL)
+		if (!isalnum((unsigned char)*s) && strchr("._-:", *s) == NULL)
 			return false;
 	return true;
 }
@@ -235,7 +235,9 @@ config_apply(struct config_loader *ld, const struct config_key *k, const char *v
 	case CONFIG_PREFIX:
 		if (!config_prefix_valid(value))
 			return config_fail(
-				ld, o, "%s: expected 1-64 letters, digits or . _ - : { }, got '%s'",
+				ld, o,
+				"%s: expected 1-64 letters, digits or . _ - : (no { }: each "
+				"stream's keys carry their own Cluster hash tag), got '%s'",
 				k->name, value);
 		break;
 	case CONFIG_FIELDS:
@@ -285,7 +287,10 @@ config_route_path_valid(const char *p)
 	if (p[0] != '/' || strlen(p) > 256)
 		return false;
 	for (; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == '?' || *p == '#' || *p == 0x7f)
+		/* '"' and '\\' are no URI characters, and would break the
+		 * route label of /metrics. */
+		if ((unsigned char)*p <= 0x20 || *p == '?' || *p == '#' || *p == 0x7f ||
+		    *p == '"' || *p == '\\')
 			return false;
 	return true;
 }
@@ -309,7 +314,9 @@ config_on_section(void *arg, const char *section, unsigned int line, struct ini_
 			path++;
 		if (!config_route_path_valid(path))
 			return config_fail(ld, &o,
-					   "[route %s]: a route is a path starting with '/'", path);
+					   "[route %s]: a route is a path starting with '/', "
+					   "without spaces, controls, '?', '#', '\"' or '\\'",
+					   path);
 		if (config_route_find(cfg, path) != NULL)
 			return config_fail(ld, &o, "[route %s] is defined twice", path);
 		cfg->routes = xrealloc(cfg->routes, (cfg->nroutes + 1) * sizeof(*cfg->routes));

@@ -526,7 +526,7 @@ test_values_from_file(void **state)
 				   "admin_listen = 127.0.0.1:9\n"
 				   "redis_url = redis://user:p%40ss@redis.internal:6380/2\n"
 				   "allow = 10.0.0.0/8, 2001:db8::/32, 192.0.2.7\n"
-				   "stream_prefix = {hs}:pn_1.x-y\n"
+				   "stream_prefix = hs:pn_1.x-y\n"
 				   "stream_maxlen = 0\n"
 				   "dedup_ttl = 31536000\n"
 				   "groups = audit, billing.v2,, ops-team:1\tbi\n"
@@ -553,7 +553,7 @@ test_values_from_file(void **state)
 	assert_string_equal(cfg->redis.user, "user");
 	assert_string_equal(cfg->redis.password, "p@ss");
 	assert_int_equal(cfg->allow.count, 3);
-	assert_string_equal(cfg->stream_prefix, "{hs}:pn_1.x-y");
+	assert_string_equal(cfg->stream_prefix, "hs:pn_1.x-y");
 	assert_int_equal(cfg->stream_maxlen, 0);
 	assert_int_equal(cfg->dedup_ttl, 31536000);
 	assert_int_equal(cfg->ngroups, HS_ARRAY_LEN(groups));
@@ -706,11 +706,17 @@ test_bad_values(void **state)
 		  "stream_retention: trim by age or by count, not both; set stream_maxlen = 0 to "
 		  "keep events for stream_retention seconds" },
 		{ "stream_prefix =",
-		  "stream_prefix: expected 1-64 letters, digits or . _ - : { }, got ''" },
+		  "stream_prefix: expected 1-64 letters, digits or . _ - : (no { }: each "
+		  "stream's keys carry their own Cluster hash tag), got ''" },
 		{ "stream_prefix = pay net",
-		  "stream_prefix: expected 1-64 letters, digits or . _ - : { }, got 'pay net'" },
+		  "stream_prefix: expected 1-64 letters, digits or . _ - : (no { }: each "
+		  "stream's keys carry their own Cluster hash tag), got 'pay net'" },
+		{ "stream_prefix = {paynet}",
+		  "stream_prefix: expected 1-64 letters, digits or . _ - : (no { }: each "
+		  "stream's keys carry their own Cluster hash tag), got '{paynet}'" },
 		{ "stream_prefix = a*",
-		  "stream_prefix: expected 1-64 letters, digits or . _ - : { }, got 'a*'" },
+		  "stream_prefix: expected 1-64 letters, digits or . _ - : (no { }: each "
+		  "stream's keys carry their own Cluster hash tag), got 'a*'" },
 		{ "groups = ok, bad/name",
 		  "groups: group names use letters, digits, '.', '_', '-', ':'" },
 		{ "allow = 10.1.2.3/8",
@@ -753,7 +759,8 @@ test_stream_prefix_length(void **state)
 	p[65] = '\0';
 	snprintf(text, sizeof(text), "stream_prefix = %s\n" BASE, p);
 	snprintf(want, sizeof(want),
-		 NAME ":1: stream_prefix: expected 1-64 letters, digits or . _ - : { }, got '%s'",
+		 NAME ":1: stream_prefix: expected 1-64 letters, digits or . _ - : (no { }: each "
+		      "stream's keys carry their own Cluster hash tag), got '%s'",
 		 p);
 	load_fails(text, no_env, want, false);
 }
@@ -1148,15 +1155,26 @@ test_route_errors(void **state)
 		{ BASE "\n[route /x]\n", NAME ":4: [route /x] is defined twice" },
 		{ BASE "category = a\n[route  /x]\n", NAME ":4: [route /x] is defined twice" },
 		{ "allow = 10.0.0.0/8\n[route x]\n",
-		  NAME ":2: [route x]: a route is a path starting with '/'" },
+		  NAME ":2: [route x]: a route is a path starting with '/', "
+		       "without spaces, controls, '?', '#', '\"' or '\\'" },
 		{ "allow = 10.0.0.0/8\n[route /a b]\n",
-		  NAME ":2: [route /a b]: a route is a path starting with '/'" },
+		  NAME ":2: [route /a b]: a route is a path starting with '/', "
+		       "without spaces, controls, '?', '#', '\"' or '\\'" },
 		{ "allow = 10.0.0.0/8\n[route /a?b=1]\n",
-		  NAME ":2: [route /a?b=1]: a route is a path starting with '/'" },
+		  NAME ":2: [route /a?b=1]: a route is a path starting with '/', "
+		       "without spaces, controls, '?', '#', '\"' or '\\'" },
 		{ "allow = 10.0.0.0/8\n[route /a#b]\n",
-		  NAME ":2: [route /a#b]: a route is a path starting with '/'" },
+		  NAME ":2: [route /a#b]: a route is a path starting with '/', "
+		       "without spaces, controls, '?', '#', '\"' or '\\'" },
 		{ "allow = 10.0.0.0/8\n[route /a\tb]\n",
-		  NAME ":2: [route /a\tb]: a route is a path starting with '/'" },
+		  NAME ":2: [route /a\tb]: a route is a path starting with '/', "
+		       "without spaces, controls, '?', '#', '\"' or '\\'" },
+		{ "allow = 10.0.0.0/8\n[route /hook\"x]\n",
+		  NAME ":2: [route /hook\"x]: a route is a path starting with '/', "
+		       "without spaces, controls, '?', '#', '\"' or '\\'" },
+		{ "allow = 10.0.0.0/8\n[route /a\\b]\n",
+		  NAME ":2: [route /a\\b]: a route is a path starting with '/', "
+		       "without spaces, controls, '?', '#', '\"' or '\\'" },
 		{ BASE "categroy = payment.status\n",
 		  NAME ":3: unknown route key 'categroy' (expected category, success_status, "
 		       "success_body, success_content_type, signature_scheme, signature_secrets, "
@@ -1204,7 +1222,9 @@ test_route_path_length(void **state)
 	path[256] = 'p';
 	path[257] = '\0';
 	snprintf(text, sizeof(text), "allow = 10.0.0.0/8\n[route %s]\n", path);
-	snprintf(want, sizeof(want), NAME ":2: [route %s]: a route is a path starting with '/'",
+	snprintf(want, sizeof(want),
+		 NAME ":2: [route %s]: a route is a path starting with '/', "
+		      "without spaces, controls, '?', '#', '\"' or '\\'",
 		 path);
 	load_fails(text, no_env, want, false);
 }
@@ -1379,22 +1399,22 @@ static void
 test_file_syntax_details(void **state)
 {
 	static const char text[] = "\xef\xbb\xbf# hookstream\r\n"
-				   "stream_prefix = a:{b}\r\n"
+				   "stream_prefix = a:b\r\n"
 				   "allow = 10.0.0.0/8\r\n"
 				   "[route /x]\r\n"
 				   "category = payment.status\r\n";
 	struct config *cfg = load_ok(text, no_env);
 	(void)state;
 
-	assert_string_equal(cfg->stream_prefix, "a:{b}");
+	assert_string_equal(cfg->stream_prefix, "a:b");
 	assert_string_equal(cfg->routes[0].category, "payment.status");
 	config_free(cfg);
 
 	/* A '#' after a value is part of it, so this prefix is refused, not truncated. */
 	load_fails("stream_prefix = pn # comment\n" BASE, no_env,
-		   NAME
-		   ":1: stream_prefix: expected 1-64 letters, digits or . _ - : { }, got 'pn # "
-		   "comment'",
+		   NAME ":1: stream_prefix: expected 1-64 letters, digits or . _ - : (no { }: each "
+			"stream's keys carry their own Cluster hash tag), got 'pn # "
+			"comment'",
 		   false);
 }
 
