@@ -130,8 +130,11 @@ pubnode_set_streams(struct pubnode *p, const char *const *streams, size_t n)
 	p->opt.streams = streams;
 	p->opt.nstreams = n;
 	/* Streams are only ever added (a reload keeps the old categories
-	 * first): create the new ones' groups now, ahead of any event. */
-	if (p->state == PUBLISHER_READY && n > had)
+	 * first): create the new ones' groups now, ahead of any event. During
+	 * the handshake too: it sent the groups of the streams it knew, and
+	 * events follow these commands on the same connection. */
+	if ((p->state == PUBLISHER_READY || p->state == PUBLISHER_HANDSHAKE) && p->ac != NULL &&
+	    n > had)
 		publisher_send_groups(p, had);
 }
 

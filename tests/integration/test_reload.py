@@ -125,6 +125,36 @@ def test_reload_adds_a_rule_and_its_stream_gets_the_groups(relay, redis, tmp_pat
                   outcome="published") == 1
 
 
+def test_reload_during_the_redis_handshake_still_creates_the_groups(relay, redis, tmp_path):
+    """A reload that adds a category while the Redis handshake is still under
+    way (it sent the groups of the old streams) must create the new stream's
+    groups before its first event (found by review: it waited for the next
+    reconnect, and the group then started after the events)."""
+    conf = tmp_path / "h.conf"
+    write_conf(conf, replace={"\ngroups =\n": "\ngroups = ledger\n"})
+    hs = relay(config=conf, env=file_env())
+    # Drop hookstream's connection and hold the handshake of the next one.
+    pipe = redis.client.pipeline(transaction=False)
+    pipe.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    pipe.execute_command("CLIENT", "PAUSE", 3000, "ALL")
+    pipe.execute()
+    hs.wait_log(lambda l: l.get("msg") == "redis connection lost", timeout=5)
+    time.sleep(0.8)  # past the reconnect backoff: connected, its handshake sent and held
+    write_conf(conf, extra=NEW_RULE, replace={"\ngroups =\n": "\ngroups = ledger\n"})
+    hup(hs)
+    wait_reloads(hs, "ok", 1)
+    assert metric(hs.metrics(), "hookstream_redis_connected") == 0, "the handshake is held"
+    wait_until(lambda: metric(hs.metrics(), "hookstream_redis_connected") == 1, 10,
+               what="the handshake done once the pause ends")
+    body = {"eventType": "points.earned", "memberId": "M-1", "pointsTxnId": P.uid("PT")}
+    r = hs.post("/webhook", body)
+    assert r.status_code == 202 and r.json()["stream"] == "paynet:loyalty.points", show(r)
+    groups = [g["name"] for g in redis.client.xinfo_groups("paynet:loyalty.points")]
+    assert groups == ["ledger"], groups
+    got = redis.client.xreadgroup("ledger", "c1", {"paynet:loyalty.points": ">"}, count=10)
+    assert [e[0] for _, entries in got for e in entries] == [r.json()["entry_id"]], got
+
+
 def test_reload_under_load_drops_nothing(relay, redis, tmp_path):
     """Keep-alive senders post while the configuration is reloaded twenty
     times (the publish timeout changes each time, the last reload adds a
