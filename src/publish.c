@@ -16,6 +16,7 @@
 
 #include "hookstream/log.h"
 #include "hookstream/publish.h"
+#include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
 #include "publish_int.h"
 
@@ -61,6 +62,7 @@ publisher_handshake_cb(redisAsyncContext *c, void *r, void *privdata)
 	const char *step = privdata;
 
 	p->pending--;
+	p->replies++;
 	if (reply == NULL || p->stopping)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
@@ -243,6 +245,49 @@ publisher_connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	pubnode_schedule_retry(p);
 }
 
+/*
+ * hiredis 0.14 has no command timeout: a server that stops answering (paused,
+ * cut off by a partition, a master the sentinels named that never finishes
+ * the handshake) would keep the connection, and every request would time out
+ * against it. Commands waiting with no reply at all for stall_ms: the
+ * connection is dropped (their callbacks fail, as for a lost connection) and
+ * made again after the backoff, asking the sentinels again.
+ */
+static void
+pubnode_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pubnode *p = arg;
+	redisAsyncContext *ac = p->ac;
+	uint64_t now = timeutil_mono_us();
+	bool waiting;
+
+	(void)fd;
+	(void)what;
+	if (ac == NULL || p->stopping ||
+	    (p->state != PUBLISHER_HANDSHAKE && p->state != PUBLISHER_READY)) {
+		p->quiet_since_us = 0;
+		return;
+	}
+	waiting = ac->replies.head != NULL;
+	if (!waiting || p->replies != p->watch_replies || p->quiet_since_us == 0) {
+		p->watch_replies = p->replies;
+		p->quiet_since_us = waiting ? now : 0;
+		return;
+	}
+	if (now - p->quiet_since_us < (uint64_t)p->opt.stall_ms * 1000u)
+		return;
+	log_fields(LOG_LEVEL_WARN, "redis is not answering; reconnecting",
+		   (struct log_field[]){
+			   LOG_STR("state", p->state == PUBLISHER_READY ? "ready" : "handshake"),
+			   LOG_INT("quiet_ms", (long long)((now - p->quiet_since_us) / 1000)),
+		   },
+		   2);
+	p->quiet_since_us = 0;
+	/* A connected context: freeing it fails the waiting callbacks and runs
+	 * the disconnect callback, which schedules the reconnect. */
+	redisAsyncFree(ac);
+}
+
 void
 pubnode_connect(struct pubnode *p)
 {
@@ -288,12 +333,23 @@ pubnode_new(struct event_base *base, const struct publish_options *opt)
 	p->opt = *opt;
 	if (p->opt.connect_timeout_ms == 0)
 		p->opt.connect_timeout_ms = 2000;
+	if (p->opt.stall_ms == 0)
+		p->opt.stall_ms = 10000;
 	p->backoff_ms = PUBLISH_BACKOFF_MIN_MS;
 	p->retry_timer = evtimer_new(base, publisher_retry_cb, p);
 	p->connect_timer = evtimer_new(base, publisher_connect_timeout_cb, p);
 	p->flush_ev = event_new(base, -1, 0, pubnode_flush_cb, p);
-	if (p->retry_timer == NULL || p->connect_timer == NULL || p->flush_ev == NULL)
+	p->watch_timer = event_new(base, -1, EV_PERSIST, pubnode_watch_cb, p);
+	if (p->retry_timer == NULL || p->connect_timer == NULL || p->flush_ev == NULL ||
+	    p->watch_timer == NULL)
 		abort();
+	{
+		/* A look every quarter of the stall time: a stall is seen within
+		 * 1.25 times it. */
+		struct timeval tv = { p->opt.stall_ms / 4000, (p->opt.stall_ms / 4 % 1000) * 1000 };
+
+		evtimer_add(p->watch_timer, &tv);
+	}
 	pubnode_connect(p);
 	return p;
 }
@@ -321,6 +377,7 @@ pubnode_free(struct pubnode *p)
 	free(p->scratch);
 	event_free(p->retry_timer);
 	event_free(p->connect_timer);
+	event_free(p->watch_timer);
 	event_free(p->flush_ev);
 	free(p);
 }

@@ -232,8 +232,26 @@ cluster_refresh(struct publisher *p)
 	int port;
 	redisAsyncContext *ac;
 
-	if (p->seed != NULL || p->stopping)
+	if (p->stopping)
 		return;
+	if (p->seed != NULL) {
+		redisAsyncContext *seed = p->seed;
+
+		/* A node that takes the connection and never answers CLUSTER
+		 * SLOTS must not stop every later refresh: past the connect
+		 * timeout, it is dropped and the next node asked. */
+		if (timeutil_mono_us() - p->last_refresh_us <
+		    (uint64_t)p->opt.connect_timeout_ms * 1000u)
+			return;
+		log_warn(
+			"redis cluster node did not answer CLUSTER SLOTS in time; asking the next");
+		/* Connected, hiredis runs the disconnect callback (which clears
+		 * p->seed); not connected, none: clear it here first. */
+		if (!(seed->c.flags & REDIS_CONNECTED))
+			p->seed = NULL;
+		redisAsyncFree(seed);
+		p->seed = NULL;
+	}
 	p->last_refresh_us = timeutil_mono_us();
 	k = p->seed_next++ % total;
 	if (k < p->nnodes) {

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "hookstream/publish.h"
 
@@ -31,6 +32,11 @@ struct pubnode {
 	enum publisher_state state;
 	struct event *retry_timer;
 	struct event *connect_timer;
+	/* The stall watch: replies counted, and since when commands have been
+	 * waiting with none (0: not waiting, or answered since the last look). */
+	struct event *watch_timer;
+	uint64_t replies, watch_replies;
+	uint64_t quiet_since_us;
 	unsigned int backoff_ms;
 	bool stopping;
 	size_t pending;

@@ -300,6 +300,7 @@ publish_wait_cb(redisAsyncContext *c, void *r, void *privdata)
 
 	(void)c;
 	b->pub->pending--;
+	b->pub->replies++;
 	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
 		/* Stored on the master; whether a replica has it is unknown. */
 		publish_batch_stored(b, b->stored, -1, true);
@@ -388,6 +389,7 @@ publish_reply_cb(redisAsyncContext *c, void *r, void *privdata)
 
 	(void)c;
 	p->pending -= b->nops;
+	p->replies++;
 	if (reply == NULL) {
 		publish_batch_fail(b, -ENOTCONN, "redis connection lost");
 		return;

@@ -128,6 +128,21 @@ worker_spool(struct worker *w, const struct config *cfg, size_t index, size_t co
 	return sp;
 }
 
+/* How long Redis may answer nothing while commands wait before the
+ * connection is made again: past a publish timeout (twice: one slow answer is
+ * not a dead server), past a WAIT's own timeout, and never below 5 s. */
+static unsigned int
+worker_stall_ms(const struct config *cfg)
+{
+	uint64_t ms = 2 * cfg->publish_timeout;
+
+	if (cfg->wait_replicas > 0 && cfg->wait_replicas_timeout + 1000 > ms)
+		ms = cfg->wait_replicas_timeout + 1000;
+	if (ms < 5000)
+		ms = 5000;
+	return ms > UINT32_MAX / 2 ? UINT32_MAX / 2 : (unsigned int)ms;
+}
+
 struct worker *
 worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, size_t index, size_t count,
 	   char *err, size_t errlen)
@@ -152,7 +167,8 @@ worker_new(struct event_base *base, struct config *cfg, SSL_CTX *tls, size_t ind
 					 .connect_timeout_ms = 2000,
 					 .wait_replicas = (unsigned int)cfg->wait_replicas,
 					 .wait_timeout_ms =
-						 (unsigned int)cfg->wait_replicas_timeout };
+						 (unsigned int)cfg->wait_replicas_timeout,
+					 .stall_ms = worker_stall_ms(cfg) };
 	w->pub = publisher_new(base, &popt);
 	if (cfg->spool_dir[0] != '\0') {
 		w->spool = worker_spool(w, cfg, index, count, err, errlen);

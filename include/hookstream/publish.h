@@ -33,6 +33,10 @@ struct publish_options {
 	unsigned int connect_timeout_ms;
 	unsigned int wait_replicas;   /* > 0: WAIT for them after every stored write */
 	unsigned int wait_timeout_ms; /* WAIT's timeout */
+	/* A connection that answers nothing for this long while commands wait
+	 * (a hung or cut-off server, a handshake that never ends) is dropped and
+	 * made again (Sentinel: the sentinels are asked again). 0: 10 s. */
+	unsigned int stall_ms;
 };
 
 /* One event to store: its stream, its dedup key and its flat fields. */

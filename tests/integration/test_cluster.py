@@ -276,3 +276,25 @@ def test_spool_replay_matches_each_answer_to_its_record(relay, cluster, tmp_path
                what="the payment replayed once its master takes it")
     assert [f["event_id"] for _, f in stream_entries(ca, pay)] == [spooled[0]]
     assert [f["event_id"] for _, f in stream_entries(cb, card)] == [spooled[1]]
+
+
+def test_a_seed_that_never_answers_does_not_stop_the_slot_map(relay, cluster):
+    """The first seed takes the connection and never answers CLUSTER SLOTS:
+    past the connect timeout it is dropped and the next seed asked (the relay
+    used to wait on it forever, never ready: found by review)."""
+    import socket
+
+    import payloads as P
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(8)  # the kernel takes connections; nothing ever answers
+    try:
+        url = f"redis+cluster://127.0.0.1:{mute.getsockname()[1]},127.0.0.1:{cluster.ports[0]}"
+        hs = relay(env={"HOOKSTREAM_REDIS_URL": url}, wait_ready=False)
+        wait_until(lambda: metric(hs.metrics(), "hookstream_redis_connected") == 1, 15,
+                   what="ready through the second seed")
+        hs.wait_log(lambda l: "did not answer CLUSTER SLOTS" in l.get("msg", ""), timeout=1)
+        r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-SEED")))
+        assert r.status_code == 202, show(r)
+    finally:
+        mute.close()

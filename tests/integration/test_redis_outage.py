@@ -2,6 +2,8 @@
 """Redis down, slow or late: never a 2xx without a stored event, never a hang,
 readiness follows Redis, and the relay recovers without a restart."""
 
+import os
+import signal
 import threading
 import time
 
@@ -185,3 +187,31 @@ def test_groups_recreated_after_redis_restart(relay, redis):
     acc = assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
     got = redis.client.xreadgroup("audit", "c1", {"paynet:payment.status": ">"})
     assert [e[0] for _, es in got for e in es] == [acc["entry_id"]], repr(got)
+
+
+def test_a_redis_that_stops_answering_is_reconnected(relay, redis):
+    """A server that keeps the connection but answers nothing (stopped, or cut
+    off by a partition) is dropped once commands have waited
+    max(2 x publish_timeout, 5 s) with no reply, and made again: hiredis 0.14
+    has no command timeout, and the connection used to be kept forever, every
+    request timing out against it (found by review)."""
+    hs = relay(env=FAST)
+    assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
+    os.kill(redis.proc.pid, signal.SIGSTOP)
+    try:
+        body = P.duitnow(e2e=P.uid("E2E-STOPPED"))
+        r, elapsed = _post_timed(hs, body)
+        _assert_unavailable(r, elapsed)
+        line = hs.wait_log(lambda l: l.get("msg") == "redis is not answering; reconnecting",
+                           timeout=10)[0]
+        assert line["state"] == "ready" and line["quiet_ms"] >= 5000, line
+    finally:
+        os.kill(redis.proc.pid, signal.SIGCONT)
+    wait_until(lambda: _admin_status(hs, "/readyz") == 200, 15,
+               what="/readyz 200 once Redis answers again")
+    r = hs.post("/webhook", body)
+    assert r.status_code in (200, 202), show(r)
+    e2e = body["endToEndId"]
+    entries = [e for e in stream_entries(redis.client, "paynet:payment.status")
+               if e2e in e[1]["event"]]
+    assert len(entries) == 1, f"{len(entries)} entries for {e2e}: {entries!r}"
