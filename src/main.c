@@ -55,8 +55,10 @@ struct slot {
 	bool thread_started;
 	pthread_t thread;
 	struct event *snap_timer;
+	bool draining; /* its loop: stop once nothing is in flight (threaded) */
 	pthread_mutex_t mu;
 	struct slot_snap snap; /* guarded by mu */
+	bool drained;	       /* guarded by mu: its loop stopped with nothing in flight */
 };
 
 #define SLOT_SNAP_MS 20
@@ -117,6 +119,40 @@ slot_read(struct slot *sl)
 	return snap;
 }
 
+/*
+ * A draining worker thread decides for itself that it is done: the main
+ * thread's copy of its count can be 20 ms old, and a request accepted in
+ * between would be answered 503 when the worker is freed. On its own loop the
+ * count is exact; once it is 0 the loop stops, so no request is taken after.
+ */
+static void
+slot_check_drained(struct slot *sl)
+{
+	if (!sl->threaded || !sl->draining || worker_inflight(sl->w) > 0)
+		return;
+	pthread_mutex_lock(&sl->mu);
+	sl->drained = true;
+	pthread_mutex_unlock(&sl->mu);
+	event_base_loopexit(sl->base, NULL);
+}
+
+/* Requests a draining worker still has in flight (on the main thread): exact
+ * for the inline worker, and for a thread 0 only once it said so. */
+static size_t
+slot_left(struct slot *sl)
+{
+	size_t left;
+
+	if (sl->w == NULL)
+		return 0;
+	if (!sl->threaded)
+		return worker_inflight(sl->w);
+	pthread_mutex_lock(&sl->mu);
+	left = sl->drained ? 0 : sl->snap.inflight > 0 ? sl->snap.inflight : 1;
+	pthread_mutex_unlock(&sl->mu);
+	return left;
+}
+
 /* The worker's own copy of its numbers for the main thread (its loop). */
 static void
 slot_snap_cb(evutil_socket_t fd, short what, void *arg)
@@ -132,6 +168,7 @@ slot_snap_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&sl->mu);
 	sl->snap = snap;
 	pthread_mutex_unlock(&sl->mu);
+	slot_check_drained(sl);
 }
 
 /* Every worker's gauges added up; readiness needs every worker ready (the
@@ -245,9 +282,13 @@ slot_post(struct slot *sl, event_callback_fn fn, void *arg)
 static void
 slot_stop_accepting_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct slot *sl = arg;
+
 	(void)fd;
 	(void)what;
-	worker_stop_accepting(((struct slot *)arg)->w);
+	worker_stop_accepting(sl->w);
+	sl->draining = true;
+	slot_check_drained(sl);
 }
 
 static void
@@ -333,10 +374,12 @@ static void
 app_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct app *a = arg;
-	size_t left = app_inflight(a);
+	size_t left = 0;
 
 	(void)fd;
 	(void)what;
+	for (size_t i = 0; i < a->nslots; i++)
+		left += slot_left(&a->slots[i]);
 	if (left == 0) {
 		log_info("drained; exiting");
 		app_finish(a);
