@@ -422,13 +422,22 @@ classify_categories(const struct classify_rules *r, const char **out, size_t max
 
 /* --- matching ------------------------------------------------------------ */
 
-/* The text at path i of l in ctx (new), or NULL. */
+/* The text at path i of l in ctx (new), or NULL; its length in *len. */
+static char *
+classify_textn(const struct classify_pathlist *l, size_t i, const struct classify_ctx *ctx,
+	       size_t *len)
+{
+	if (l->item != NULL && l->item[i])
+		return ctx->item ? jsonpath_get_textn(l->paths[i], ctx->item, NULL, len) : NULL;
+	return jsonpath_get_textn(l->paths[i], ctx->in->body, ctx->in->query, len);
+}
+
 static char *
 classify_text(const struct classify_pathlist *l, size_t i, const struct classify_ctx *ctx)
 {
-	if (l->item != NULL && l->item[i])
-		return ctx->item ? jsonpath_get_text(l->paths[i], ctx->item, NULL) : NULL;
-	return jsonpath_get_text(l->paths[i], ctx->in->body, ctx->in->query);
+	size_t len;
+
+	return classify_textn(l, i, ctx, &len);
 }
 
 static char *
@@ -457,8 +466,13 @@ classify_has_all(const struct classify_pathlist *l, const struct classify_ctx *c
 			free(s);
 			if (!ok)
 				return false;
-		} else if (jsonpath_get(l->paths[i], in->body) == NULL) {
-			return false;
+		} else {
+			/* A member set to null is no marker ("productConfig":null on a
+			 * token status change). */
+			const json_t *v = jsonpath_get(l->paths[i], in->body);
+
+			if (v == NULL || json_is_null(v))
+				return false;
 		}
 	}
 	return true;
@@ -496,25 +510,30 @@ classify_event_id(const struct classify_rule *rule, const struct classify_ctx *c
 		size_t len = 0;
 		bool complete = true;
 
-		for (size_t i = 0; i < alt->n && complete; i++) {
-			char *part = classify_text(alt, i, ctx);
-			size_t plen;
+		bool nul = false;
 
-			if (part == NULL || *part == '\0') {
+		for (size_t i = 0; i < alt->n && complete; i++) {
+			size_t plen = 0;
+			char *part = classify_textn(alt, i, ctx, &plen);
+
+			if (part == NULL || plen == 0) {
 				complete = false;
 				free(part);
 				break;
 			}
-			plen = strlen(part);
+			/* A "\u0000" inside: the bytes after it would be cut from a C
+			 * string, and "a\u0000x", "a\u0000y" both read as "a". */
+			nul = nul || memchr(part, '\0', plen) != NULL;
 			joined = xrealloc(joined, len + plen + 2);
 			if (len > 0)
 				joined[len++] = ':';
-			memcpy(joined + len, part, plen + 1);
+			memcpy(joined + len, part, plen);
 			len += plen;
+			joined[len] = '\0';
 			free(part);
 		}
 		if (complete && joined != NULL) {
-			if (len > CLASSIFY_ID_MAX) {
+			if (len > CLASSIFY_ID_MAX || nul) {
 				char *h = classify_sha256_id(joined, len);
 
 				free(joined);
@@ -667,6 +686,8 @@ classify_fill(const struct classify_rules *r, const struct classify_rule *rule,
 	out->type = xasprintf("%s.%s", out->category, word);
 }
 
+static void classify_distinct_ids(struct classify_result *res, size_t n);
+
 size_t
 classify_run_all(const struct classify_rules *r, const struct classify_input *in,
 		 struct classify_result **out)
@@ -691,7 +712,52 @@ classify_run_all(const struct classify_rules *r, const struct classify_input *in
 		ctx.item = items ? json_array_get(items, i) : NULL;
 		classify_fill(r, rule, &ctx, &(*out)[i]);
 	}
+	if (n > 1)
+		classify_distinct_ids(*out, n);
 	return n;
+}
+
+static int
+classify_cmp_id(const void *a, const void *b, void *arg)
+{
+	const struct classify_result *res = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(res[i].event_id, res[j].event_id);
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
+/*
+ * Items of one batch whose ids come out the same (an id taken from the
+ * message rather than the item, or the body's hash) would be deduplicated
+ * against each other: every one after the first would be dropped as a
+ * duplicate of it. Each of those gets its place in the batch added
+ * ("BIZ1#0", "BIZ1#1"), the same on a byte-identical retry.
+ */
+static void
+classify_distinct_ids(struct classify_result *res, size_t n)
+{
+	size_t *order = xcalloc(n, sizeof(*order));
+	bool *shared = xcalloc(n, sizeof(*shared));
+
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	/* Sorted by id (then position): equal ids are neighbours. qsort_r:
+	 * worker threads classify at once. */
+	qsort_r(order, n, sizeof(*order), classify_cmp_id, res);
+	for (size_t k = 1; k < n; k++)
+		if (strcmp(res[order[k]].event_id, res[order[k - 1]].event_id) == 0)
+			shared[order[k]] = shared[order[k - 1]] = true;
+	for (size_t i = 0; i < n; i++) {
+		if (shared[i]) {
+			char *id = xasprintf("%s#%zu", res[i].event_id, i);
+
+			free(res[i].event_id);
+			res[i].event_id = id;
+		}
+	}
+	free(shared);
+	free(order);
 }
 
 void

@@ -193,16 +193,43 @@ jsonpath_get(const struct jsonpath *p, const json_t *root)
 char *
 jsonpath_get_text(const struct jsonpath *p, const json_t *root, const char *query)
 {
-	const json_t *v;
+	return jsonpath_get_textn(p, root, query, NULL);
+}
 
-	if (p->query != NULL)
-		return query ? jsonpath_query_param(query, p->query) : NULL;
+char *
+jsonpath_get_textn(const struct jsonpath *p, const json_t *root, const char *query, size_t *len)
+{
+	const json_t *v;
+	char *text;
+
+	if (p->query != NULL) {
+		/* Query values are decoded without NULs. */
+		text = query ? jsonpath_query_param(query, p->query) : NULL;
+		if (text != NULL && len != NULL)
+			*len = strlen(text);
+		return text;
+	}
 	v = jsonpath_get(p, root);
 	if (v == NULL)
 		return NULL;
+	if (len != NULL && json_typeof(v) != JSON_STRING) {
+		text = jsonpath_get_textn(p, root, query, NULL);
+		if (text != NULL)
+			*len = strlen(text);
+		return text;
+	}
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return xstrndup(json_string_value(v), json_string_length(v));
+	case JSON_STRING: {
+		/* Every byte, a "\u0000" too (xstrndup would stop at it). */
+		size_t n = json_string_length(v);
+
+		text = xmalloc(n + 1);
+		memcpy(text, json_string_value(v), n);
+		text[n] = '\0';
+		if (len != NULL)
+			*len = n;
+		return text;
+	}
 	case JSON_REAL:
 		/* The shortest text that reads back as the same double: 0.1 stays
 		 * "0.1", not "0.10000000000000001". */

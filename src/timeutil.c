@@ -58,10 +58,16 @@ timeutil_num(const char *s, size_t n)
 }
 
 static bool
-timeutil_fields_ok(int mon, int day, int hour, int min, int sec)
+timeutil_fields_ok(int year, int mon, int day, int hour, int min, int sec)
 {
-	return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 && min <= 59 &&
-	       sec <= 60;
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	/* A day the calendar has (2027-02-29 and 2026-11-31 are none); no
+	 * leap second: nothing downstream can place :60 on a time line. */
+	if (mon < 1 || mon > 12 || day < 1)
+		return false;
+	return day <= days[mon - 1] + (mon == 2 && leap) && hour <= 23 && min <= 59 && sec <= 59;
 }
 
 bool
@@ -85,7 +91,7 @@ timeutil_is_rfc3339(const char *s)
 	    !timeutil_digits(s + 11, 2) || s[13] != ':' || !timeutil_digits(s + 14, 2) ||
 	    s[16] != ':' || !timeutil_digits(s + 17, 2))
 		return false;
-	if (!timeutil_fields_ok(timeutil_num(s + 5, 2), timeutil_num(s + 8, 2),
+	if (!timeutil_fields_ok(timeutil_num(s, 4), timeutil_num(s + 5, 2), timeutil_num(s + 8, 2),
 				timeutil_num(s + 11, 2), timeutil_num(s + 14, 2),
 				timeutil_num(s + 17, 2)))
 		return false;
@@ -127,9 +133,9 @@ timeutil_normalize(const char *in, const char *offset, char *out)
 		return true;
 	}
 	if (n == 14 && timeutil_digits(in, n)) {
-		if (!timeutil_fields_ok(timeutil_num(in + 4, 2), timeutil_num(in + 6, 2),
-					timeutil_num(in + 8, 2), timeutil_num(in + 10, 2),
-					timeutil_num(in + 12, 2)))
+		if (!timeutil_fields_ok(timeutil_num(in, 4), timeutil_num(in + 4, 2),
+					timeutil_num(in + 6, 2), timeutil_num(in + 8, 2),
+					timeutil_num(in + 10, 2), timeutil_num(in + 12, 2)))
 			return false;
 		snprintf(out, TIMEUTIL_RFC3339_LEN, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s%s", in, in + 4,
 			 in + 6, in + 8, in + 10, in + 12, offset);

@@ -38,6 +38,11 @@ const json_t *jsonpath_get(const struct jsonpath *p, const json_t *root);
  */
 char *jsonpath_get_text(const struct jsonpath *p, const json_t *root, const char *query);
 
+/* The same, with the text's length in *len: a JSON string may hold "\u0000",
+ * which strlen() would stop at. */
+char *jsonpath_get_textn(const struct jsonpath *p, const json_t *root, const char *query,
+			 size_t *len);
+
 /* The percent-decoded value of the first parameter name in a raw query string
  * ("a=1&eventType=X"); a new string, or NULL when absent or badly encoded. */
 char *jsonpath_query_param(const char *query, const char *name);

@@ -49,6 +49,7 @@ E2E_CASES = [
     "number_huge", "unicode_cjk_tamil_emoji", "bom_stripped", "pan_json_number",
     "pan_json_number_float_in_id", "pan_json_number_float_in_truncated_body",
     "pan_in_sha256_prefixed_id", "pan_as_grouped_status",
+    "pacs002_entries_without_ids", "pacs002_txid_items_distinct", "mdes_token_null_markers",
     "pan_in_form_value",
     # refusals
     "duplicate_key_top", "too_deep_10000", "not_an_object_array", "empty_body",

@@ -273,7 +273,19 @@ test_shipped_rules_table(void **state)
 		  .subject = "DWS1",
 		  .status = "DEACTIVATED",
 		  .canonical = "deleted",
-		  .event_id = "DWS1:DEACTIVATED" },
+		  /* No status time: the message id tells a later return to the same
+		   * status from a retry. */
+		  .event_id = "req-2:DWS1:DEACTIVATED" },
+		{ .name = "MDES token, no status time, no requestId: reference + status",
+		  .body = "{\"tokens\":[{\"tokenUniqueReference\":\"DWS1\",\"status\":\"ACTIVE\"}]"
+			  "}",
+		  .category = "token.status",
+		  .rule = "mdes_token_bare",
+		  .type = "token.status.activated",
+		  .subject = "DWS1",
+		  .status = "ACTIVE",
+		  .canonical = "activated",
+		  .event_id = "DWS1:ACTIVE" },
 		{ .name = "MDES token in a wrapper, no requestId",
 		  .body = "{\"n\":{\"tokens\":[{\"tokenUniqueReference\":\"DWS1\",\"status\":"
 			  "\"ACTIVE\",\"statusTimestamp\":\"2024-05-01T10:00:00Z\"},"
@@ -523,6 +535,56 @@ test_shipped_event_ids_follow_state(void **state)
 	assert_string_equal(ids[1], ids[2]);
 	for (size_t i = 0; i < HS_ARRAY_LEN(ids); i++)
 		free(ids[i]);
+}
+
+/* Ids that differ only after a "\u0000" stay apart (hashed whole), and items
+ * of one batch that would share an id get their place added. */
+static void
+test_shipped_ids_nul_and_batches(void **state)
+{
+	static const char *const nul[2] = {
+		"{\"id\":\"evt_1\\u0000A\",\"type\":\"charge.succeeded\"}",
+		"{\"id\":\"evt_1\\u0000B\",\"type\":\"charge.succeeded\"}",
+	};
+	static const char batch[] =
+		"{\"BusMsg\":{\"AppHdr\":{\"BizMsgIdr\":\"BIZ\",\"MsgDefIdr\":\"pacs.002.001.10\"},"
+		"\"Document\":{\"FIToFIPmtStsRpt\":{\"TxInfAndSts\":[{\"TxSts\":\"ACSC\"},"
+		"{\"OrgnlEndToEndId\":\"E9\",\"TxSts\":\"ACSC\"},{\"TxSts\":\"RJCT\"}]}}}}";
+	char *ids[2];
+	struct classify_result *all;
+	struct classify_input in = { .raw = batch, .raw_len = strlen(batch) };
+	json_t *body;
+	size_t n;
+	(void)state;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct classify_input one = { .raw = nul[i], .raw_len = strlen(nul[i]) };
+		struct classify_result res;
+		json_t *b = json_loads(nul[i], JSON_ALLOW_NUL, NULL);
+
+		assert_non_null(b);
+		one.body = b;
+		classify_run(shipped->rules, &one, &res);
+		assert_true(res.id_hashed);
+		assert_int_equal(strncmp(res.event_id, "sha256:", 7), 0);
+		ids[i] = strdup(res.event_id);
+		classify_result_fini(&res);
+		json_decref(b);
+	}
+	assert_string_not_equal(ids[0], ids[1]);
+	free(ids[0]);
+	free(ids[1]);
+
+	body = json_loads(batch, 0, NULL);
+	assert_non_null(body);
+	in.body = body;
+	n = classify_run_all(shipped->rules, &in, &all);
+	assert_int_equal(n, 3);
+	assert_string_equal(all[0].event_id, "BIZ#0");
+	assert_string_equal(all[1].event_id, "E9:ACSC"); /* its own: unchanged */
+	assert_string_equal(all[2].event_id, "BIZ#2");
+	classify_results_free(all, n);
+	json_decref(body);
 }
 
 /* --- hand-built rule sets ------------------------------------------------ */
@@ -897,8 +959,16 @@ test_wildcard_and_markers(void **state)
 		  .rule = "none",
 		  .type = "unclassified.received",
 		  .event_id = "=sha256(body)" },
-		{ .name = "both markers present, null counts as present",
+		/* A member set to null is no marker: a token status change sent
+		 * with "productConfig":null is no card metadata change. */
+		{ .name = "a marker set to null is absent",
 		  .body = "{\"p\":1,\"q\":null}",
+		  .category = "unclassified",
+		  .rule = "none",
+		  .type = "unclassified.received",
+		  .event_id = "=sha256(body)" },
+		{ .name = "both markers present (false is a value)",
+		  .body = "{\"p\":1,\"q\":false}",
 		  .category = "both",
 		  .rule = "both",
 		  .type = "both.received",
@@ -1502,6 +1572,7 @@ main(void)
 	static const struct CMUnitTest shipped_tests[] = {
 		cmocka_unit_test(test_shipped_rules_table),
 		cmocka_unit_test(test_shipped_event_ids_follow_state),
+		cmocka_unit_test(test_shipped_ids_nul_and_batches),
 	};
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_values),
