@@ -482,6 +482,7 @@ spool_done_cb_ev(evutil_socket_t fd, short what, void *arg)
 							 LOG_STR("error", strerror(-job->err)) },
 				   2);
 		sp->st.writable = false;
+		sp->unwritable_since_us = timeutil_mono_us();
 		/* Whatever is in that file stays readable; new bytes go to a new one. */
 		sp->cur_seq++;
 	}
@@ -497,9 +498,13 @@ spool_add(struct spool *sp, const struct spoolrec_buf *rec, spool_done_cb cb, vo
 
 	if (sp->disk_bytes + pending_bytes(sp) + rec->len > sp->max_bytes) {
 		sp->st.full++;
-		sp->refused = true;
+		/* Not ready while full; a record larger than the whole spool (an
+		 * empty one) says nothing about the next. */
+		if (sp->disk_bytes + pending_bytes(sp) > 0)
+			sp->refused = true;
 		return -ENOSPC;
 	}
+	sp->refused = false;
 	if (sp->filling == NULL)
 		sp->filling = job_new();
 	job = sp->filling;
@@ -557,12 +562,42 @@ spool_append_record(struct spool *sp, const char *stream, uint64_t maxlen,
 
 /* ---- lifecycle ---- */
 
+int
+spool_mkdir(const char *dir)
+{
+	char *parent, *slash;
+	int fd, e = 0;
+
+	if (mkdir(dir, 0700) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	parent = xstrdup(dir);
+	slash = strrchr(parent, '/');
+	while (slash != NULL && slash > parent && slash[1] == '\0') { /* "a/b/" */
+		*slash = '\0';
+		slash = strrchr(parent, '/');
+	}
+	if (slash == NULL)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		e = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(parent);
+	return e;
+}
+
 struct spool *
 spool_open(struct event_base *base, struct publisher *pub, const struct spool_options *opt,
 	   char *err, size_t errlen)
 {
 	struct spool *sp = xcalloc(1, sizeof(*sp));
 	struct timeval tick = { 0, SPOOL_TICK_MS * 1000 };
+	int e;
 
 	sp->base = base;
 	sp->pub = pub;
@@ -574,9 +609,8 @@ spool_open(struct event_base *base, struct publisher *pub, const struct spool_op
 	pthread_mutex_init(&sp->mu, NULL);
 	pthread_cond_init(&sp->cv, NULL);
 
-	if (mkdir(sp->dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "spool_dir %s: cannot create it: %s", sp->dir,
-			 strerror(errno));
+	if ((e = spool_mkdir(sp->dir)) < 0) {
+		snprintf(err, errlen, "spool_dir %s: cannot create it: %s", sp->dir, strerror(-e));
 		goto fail;
 	}
 	sp->dirfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -682,11 +716,16 @@ spool_backlog(const struct spool *sp)
 	       (sp->filling != NULL && sp->filling->nrecords > 0);
 }
 
+/* Readiness: the spool can take an event. After a failed write it is tried
+ * again by the next event; readiness says so again SPOOL_UNWRITABLE_MS after
+ * it (no event would ever come to an instance taken out of rotation). */
 bool
 spool_accepting(const struct spool *sp)
 {
-	return sp->st.writable && !sp->refused &&
-	       sp->disk_bytes + pending_bytes(sp) < sp->max_bytes;
+	bool writable = sp->st.writable ||
+			timeutil_mono_us() - sp->unwritable_since_us >= SPOOL_UNWRITABLE_MS * 1000u;
+
+	return writable && !sp->refused && sp->disk_bytes + pending_bytes(sp) < sp->max_bytes;
 }
 
 void

@@ -20,6 +20,7 @@
 #define SPOOL_REPLAY_WINDOW   128
 #define SPOOL_TICK_MS	      100
 #define SPOOL_RETRY_MS	      1000
+#define SPOOL_UNWRITABLE_MS   5000 /* readiness tries a spool that failed again after this */
 #define SPOOL_MAX_ADOPT	      64
 
 struct spool_waiter {
@@ -83,7 +84,8 @@ struct spool {
 	struct spool_job *filling;   /* gathering appends */
 	struct spool_job *busy;	     /* with the writer */
 	struct replay *rp;
-	bool refused; /* an append did not fit; until a segment is deleted */
+	bool refused; /* an append did not fit; until one fits or a segment is deleted */
+	uint64_t unwritable_since_us; /* the last failed write (readiness retries later) */
 	uint64_t retry_at_us;
 	struct spool_stats st;
 

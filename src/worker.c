@@ -86,16 +86,18 @@ static struct spool *
 worker_spool(struct worker *w, const struct config *cfg, size_t index, size_t count, char *err,
 	     size_t errlen)
 {
-	struct spool_options sopt = { .max_bytes = cfg->spool_max_bytes };
+	/* spool_max_bytes is the process's: each worker's spool a share. */
+	struct spool_options sopt = { .max_bytes = cfg->spool_max_bytes / count };
+	int e;
 	char *own =
 		count == 1 ? xstrdup(cfg->spool_dir) : xasprintf("%s/w%zu", cfg->spool_dir, index);
 	char *adopt[65];
 	size_t nadopt = 0;
 	struct spool *sp;
 
-	if (count > 1 && mkdir(cfg->spool_dir, 0700) < 0 && errno != EEXIST) {
+	if (count > 1 && (e = spool_mkdir(cfg->spool_dir)) < 0) {
 		snprintf(err, errlen, "spool_dir %s: cannot create it: %s", cfg->spool_dir,
-			 strerror(errno));
+			 strerror(-e));
 		free(own);
 		return NULL;
 	}

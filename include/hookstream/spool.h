@@ -58,6 +58,11 @@ typedef void (*spool_done_cb)(void *arg, int err);
 
 struct spool;
 
+/* mkdir dir (0700); when it was created, its entry is made durable in its
+ * parent (fsync of the parent directory), as a new segment's is in dir.
+ * 0, or -errno (EEXIST is success). */
+int spool_mkdir(const char *dir);
+
 /* Open (and lock, and scan) dir; replay starts once pub is ready. */
 struct spool *spool_open(struct event_base *base, struct publisher *pub,
 			 const struct spool_options *opt, char *err, size_t errlen);

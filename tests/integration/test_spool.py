@@ -220,6 +220,24 @@ def test_spool_max_bytes_gives_503(relay, redis, tmp_path):
     assert len(stream_entries(redis.client, "paynet:payment.status")) == codes.count(202)
 
 
+def test_one_record_too_large_for_the_spool_leaves_it_ready(relay, redis, tmp_path):
+    """An event larger than the whole (empty) spool is refused 503 spool_full,
+    but says nothing about the next: /readyz stays 200 and a small event is
+    still spooled. It used to flag the spool not ready until a segment was
+    deleted, which never happens to an empty spool: a load balancer would have
+    kept the instance out for the whole Redis outage (found by review)."""
+    hs = relay(env=spool_env(tmp_path, HOOKSTREAM_SPOOL_MAX_BYTES="4096"))
+    redis.stop()
+    wait_until(lambda: metric(hs.metrics(), "hookstream_redis_connected") == 0, 5,
+               what="redis disconnected")
+    r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-BIG"), note="x" * 5000))
+    assert_error(r, 503, "spool_full")
+    r = hs.admin("/readyz")
+    assert r.status_code == 200, show(r)
+    assert_spooled(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-SMALL"))), "payment.status")
+    assert hs.admin("/readyz").status_code == 200
+
+
 def test_second_process_on_the_same_spool_refuses_to_start(relay, redis, tmp_path):
     env = spool_env(tmp_path)
     relay(env=env)

@@ -145,3 +145,21 @@ def test_sigterm_right_after_a_request_waits_for_it_with_two_workers(relay, redi
         taken += 1
         assert r.status_code == 202, f"delay {delay}: {show(r)}"
     assert taken >= 2, f"only {taken} of 5 requests were taken before SIGTERM"
+
+
+def test_spool_max_bytes_is_the_whole_process_with_two_workers(relay, redis, tmp_path):
+    """spool_max_bytes bounds the process's spool: with two workers each gets
+    half (each used to get all of it, twice the size on disk: found by
+    review)."""
+    hs = relay(env={"HOOKSTREAM_WORKERS": "2", "HOOKSTREAM_PUBLISH_TIMEOUT": "500",
+                    "HOOKSTREAM_SPOOL_DIR": str(tmp_path / "spool"),
+                    "HOOKSTREAM_SPOOL_MAX_BYTES": "8192"})
+    redis.stop()
+    wait_until(lambda: metric(hs.metrics(), "hookstream_redis_connected") == 0, 5,
+               what="redis disconnected")
+    codes = [http_session().post(hs.url + "/webhook", json=P.duitnow(e2e=P.uid(f"E2E-W{i}")),
+                                 timeout=10).status_code for i in range(60)]
+    assert 202 in codes and 503 in codes, codes
+    wait_until(lambda: metric(hs.metrics(), "hookstream_spool_records") == codes.count(202), 5,
+               what="every worker's count in the metrics")
+    assert metric(hs.metrics(), "hookstream_spool_bytes") <= 8192
