@@ -27,7 +27,11 @@ admin_send(struct evhttp_request *req, int code, const char *ctype, const char *
 	if (buf == NULL)
 		abort();
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-	evbuffer_add(buf, body, len);
+	/* HEAD: the status and headers only. evhttp leaves Content-Length out for
+	 * HEAD but would send the bytes, which a keep-alive client then reads as
+	 * the next answer. */
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		evbuffer_add(buf, body, len);
 	evhttp_send_reply(req, code, NULL, buf);
 	evbuffer_free(buf);
 }

@@ -251,7 +251,9 @@ metrics_render_hist(struct metrics *const *w, size_t n, size_t which, const char
 			}
 		}
 		if (b < nle)
-			fprintf(out, "%s_bucket{le=\"%g\"} %llu\n", name, le[b],
+			/* %.15g: every bound as written (%g wrote 1048576 as
+			 * "1.04858e+06"). */
+			fprintf(out, "%s_bucket{le=\"%.15g\"} %llu\n", name, le[b],
 				(unsigned long long)cum);
 		else
 			fprintf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name,

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Admin port: /healthz, /readyz and /metrics counters that move with traffic."""
 
+import re
+
 import payloads as P
 from conftest import assert_accepted, assert_error, metric, show, wait_until
 
@@ -92,3 +94,40 @@ def test_metrics_pass_promtool_and_move(relay, redis):
     assert moved("hookstream_events_total", category="payment.status", outcome="published") == 1
     assert metric(after, "hookstream_redis_connected") == 1
     assert 'libevent="2.1.12' in text and 'hiredis="0.14' in text
+
+
+def test_histogram_bounds_are_written_exactly(relay):
+    """Bucket bounds as configured: 1048576 used to be written 1.04858e+06 (a
+    different bound; found by review)."""
+    hs = relay()
+    text = hs.admin("/metrics").text
+    les = set(re.findall(r'_bucket\{le="([^"]+)"\}', text))
+    for want in ("0.0005", "0.0025", "1048576", "4194304", "16777216"):
+        assert want in les, (want, sorted(les))
+    assert not [le for le in les if "e+" in le or "e-" in le], sorted(les)
+
+
+def test_head_on_a_kept_alive_connection_has_no_body(relay):
+    """HEAD /healthz answers headers only: its body used to follow anyway,
+    with no Content-Length, and was read as the next answer on the same
+    connection (found by review)."""
+    import socket
+    import time
+    hs = relay()
+    s = socket.create_connection(("127.0.0.1", hs.admin_port), timeout=3)
+    try:
+        s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not data.endswith(b'{"status":"ok"}\n'):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    parts = data.split(b"HTTP/1.1 200")
+    assert len(parts) == 3, data
+    assert b'{"status"' not in parts[1], f"HEAD carried a body: {data!r}"
+    assert parts[2].endswith(b'{"status":"ok"}\n'), data
