@@ -6,9 +6,11 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hookstream/redact.h"
+#include "hookstream/xalloc.h"
 
 #define REDACT_MIN_DIGITS 13
 #define REDACT_MAX_DIGITS 19
@@ -284,5 +286,24 @@ redact_pans(char *buf, size_t len)
 
 	for (int pass = 0; pass < 16 && (c = redact_pass(buf, len)) > 0; pass++)
 		count += c;
+	return count;
+}
+
+size_t
+redact_pans_sep(char *buf, size_t len, const char *seps)
+{
+	char small[256], *copy = len <= sizeof(small) ? small : xmalloc(len);
+	size_t count;
+
+	/* Mask a copy where those separators read as '-', then carry its '*'
+	 * over (the separators themselves stay as they were). */
+	for (size_t i = 0; i < len; i++)
+		copy[i] = buf[i] != '\0' && strchr(seps, buf[i]) != NULL ? '-' : buf[i];
+	count = redact_pans(copy, len);
+	for (size_t i = 0; count > 0 && i < len; i++)
+		if (copy[i] == '*' && buf[i] != '*')
+			buf[i] = '*';
+	if (copy != small)
+		free(copy);
 	return count;
 }

@@ -52,8 +52,9 @@ server_request_id(struct server *s, struct evhttp_request *req, char *out, size_
 		ok = isalnum((unsigned char)given[i]) || strchr("-_.:", given[i]) != NULL;
 	if (ok) {
 		memcpy(out, given, n + 1);
-		/* It is logged and stored: it must not carry a card number. */
-		redact_pans(out, n);
+		/* It is logged and stored: it must not carry a card number, also
+		 * not one grouped by the '.', '_' or ':' the id may hold. */
+		redact_pans_sep(out, n, "._:");
 	} else {
 		/* Letters, then a hex counter after a '.': never a digit run that
 		 * could pass for a card number in a log scanner. */

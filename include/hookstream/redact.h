@@ -14,6 +14,11 @@
 /* Mask every PAN in buf[0, len) in place (same length). Returns how many. */
 size_t redact_pans(char *buf, size_t len);
 
+/* redact_pans, with each byte of seps also taken as a group separator (as
+ * ' ' and '-' are): "4111.1111.1111.1111" with seps ".". For texts whose
+ * digit groups are joined that way by construction (request ids, event ids). */
+size_t redact_pans_sep(char *buf, size_t len, const char *seps);
+
 /* Room redact_number needs: a sign, 19 digits and a NUL. */
 #define REDACT_NUMBER_MAX 21
 

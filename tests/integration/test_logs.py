@@ -119,3 +119,19 @@ def test_sender_request_id_up_to_64_characters_is_kept(relay):
         assert_accepted(r, "payment.status")
         got = r.headers["X-Request-Id"]
         assert got and got != rid, (rid, got)
+
+
+def test_sender_request_id_grouped_card_number_is_masked(relay):
+    """A card number in X-Request-Id grouped by '.', '_' or ':' (characters the
+    id may hold) is masked in the answer and the log, as one grouped by spaces
+    or dashes is (it was kept as sent: found by review)."""
+    hs = relay()
+    for rid, want in (("4111.1111.1111.1111", "4111.11**.****.1111"),
+                      ("r_4111_1111_1111_1111", "r_4111_11**_****_1111"),
+                      ("4111:1111:1111:1111", "4111:11**:****:1111")):
+        r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-RIDPAN")), headers={"X-Request-Id": rid})
+        assert_accepted(r, "payment.status")
+        assert r.headers["X-Request-Id"] == want, (rid, r.headers)
+        wait_until(lambda: any(l.get("request_id") == want for l in _request_lines(hs)), 5,
+                   what=f"the masked id {want} in the log")
+    assert "1111.1111" not in hs.stderr_text() and "1111_1111" not in hs.stderr_text()

@@ -307,12 +307,54 @@ test_invalid_body(void **state)
 	}
 }
 
+/* An event id that is a card number grouped by '_' or '.' is hashed like one
+ * in digits or grouped by spaces (the payload keeps free text as sent: '_'
+ * is no group separator there, it would mask too many references). */
+static void
+test_id_with_grouped_card_number_hashed(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"id\":\"4111_1111_1111_1111\",\"type\":\"charge.succeeded\"}",
+		"{\"id\":\"evt.4111.1111.1111.1111\",\"type\":\"charge.succeeded\"}",
+		"{\"id\":\"evt_2026_11_26\",\"type\":\"charge.succeeded\"}", /* no card */
+	};
+	static char *const env[] = { (char *)"HOOKSTREAM_ALLOW=127.0.0.1", NULL };
+	struct config *cfg;
+	struct config_error cerr;
+	(void)state;
+
+	if (config_load(NULL, env, &cfg, &cerr) != 0)
+		fail_msg("built-in config: %s", cerr.message);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct normalize_request req = { .cfg = cfg,
+						 .route = config_route_find(cfg, "/webhook"),
+						 .content_type = "application/json",
+						 .source_ip = "127.0.0.1",
+						 .received_at = "2026-11-26T12:00:00.000Z",
+						 .raw = bodies[i],
+						 .raw_len = strlen(bodies[i]) };
+		struct normalize_result res;
+		struct normalize_error err;
+
+		assert_non_null(req.route);
+		assert_int_equal(normalize_request(&req, &res, &err), 0);
+		assert_int_equal(res.nevents, 1);
+		if (i < 2)
+			assert_int_equal(strncmp(res.events[0].event_id, "sha256:", 7), 0);
+		else
+			assert_string_equal(res.events[0].event_id, "evt_2026_11_26");
+		normalize_result_fini(&res);
+	}
+	config_free(cfg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_invalid_body),
+		cmocka_unit_test(test_id_with_grouped_card_number_hashed),
 	};
 	int rc;
 

@@ -419,6 +419,37 @@ test_number_sweep(void **state)
 }
 
 /* A card number after 64 short digit groups was left in clear (fuzzing). */
+/* Groups joined by other separators, for texts that use them (ids). */
+static void
+test_pans_sep(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *seps;
+		const char *want;
+	} cases[] = {
+		{ "4111.1111.1111.1111", "._:", "4111.11**.****.1111" },
+		{ "req_4111_1111_1111_1111_x", "._:", "req_4111_11**_****_1111_x" },
+		{ "4111:1111:1111:1111", "._:", "4111:11**:****:1111" },
+		{ "4111:1111:1111:1111", "._", "4111:1111:1111:1111" }, /* ':' not asked */
+		{ "4111 1111 1111 1111", "", "4111 11** **** 1111" },	/* the usual ones */
+		{ "2026.11.26.1234", "._:", "2026.11.26.1234" },	/* 12 digits */
+		{ "abc.def", "._:", "abc.def" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < HS_ARRAY_LEN(cases); i++) {
+		char buf[64];
+		size_t n = strlen(cases[i].in);
+
+		memcpy(buf, cases[i].in, n + 1);
+		redact_pans_sep(buf, n, cases[i].seps);
+		if (strcmp(buf, cases[i].want) != 0)
+			fail_msg("pans_sep(\"%s\", \"%s\"): got \"%s\", want \"%s\"", cases[i].in,
+				 cases[i].seps, buf, cases[i].want);
+	}
+}
+
 static void
 test_pan_after_64_groups(void **state)
 {
@@ -449,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_random_sweep),
 		cmocka_unit_test(test_number_sweep),
 		cmocka_unit_test(test_pan_after_64_groups),
+		cmocka_unit_test(test_pans_sep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
