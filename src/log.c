@@ -34,6 +34,7 @@ static const char *const log_level_names[] = { "debug", "info", "warn", "error" 
 struct log_buf {
 	char data[LOG_LINE_MAX];
 	size_t len;
+	bool json; /* the format, read once per line: a reload may change it */
 };
 
 struct log_batch {
@@ -239,8 +240,7 @@ log_put_escaped(struct log_buf *b, const char *s)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	const char *run = s;
-	bool json = __atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON;
-	bool quote = json || strpbrk(s, " \"=") != NULL || *s == '\0';
+	bool quote = b->json || strpbrk(s, " \"=") != NULL || *s == '\0';
 
 	if (quote)
 		log_put(b, "\"", 1);
@@ -276,7 +276,8 @@ log_begin(struct log_buf *b, enum log_level level, const char *msg)
 	static const char *const padded[] = { "debug", "info ", "warn ", "error" };
 
 	b->len = 0;
-	if (__atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON) {
+	b->json = __atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON;
+	if (b->json) {
 		log_put(b, "{\"ts\":\"", 7);
 		log_put_ts(b);
 		log_put(b, "\",\"level\":\"", 11);
@@ -296,7 +297,7 @@ log_field_put(struct log_buf *b, const struct log_field *f)
 {
 	if (f->kind == LOG_KIND_STR && f->s == NULL)
 		return;
-	if (__atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON) {
+	if (b->json) {
 		log_put(b, ",\"", 2);
 		log_puts(b, f->key);
 		log_put(b, "\":", 2);
@@ -321,7 +322,7 @@ log_field_put(struct log_buf *b, const struct log_field *f)
 static void
 log_end(struct log_buf *b, enum log_level level)
 {
-	if (__atomic_load_n(&log_line_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON)
+	if (b->json)
 		b->data[b->len++] = '}';
 	b->data[b->len++] = '\n';
 	log_emit(level, b->data, b->len);
