@@ -130,6 +130,7 @@ cluster_install(struct publisher *p, struct cluster_map *m)
 		o.url = nodes[i].url;
 		o.streams = NULL;
 		o.nstreams = 0;
+		o.one_slot_per_call = true;
 		nodes[i].pn = pubnode_new(p->base, &o);
 		log_fields(LOG_LEVEL_INFO, "redis cluster master added",
 			   (struct log_field[]){ LOG_STR("host", m->nodes[i].host),
@@ -332,6 +333,7 @@ struct ccall {
 	struct cpart {
 		struct ccall *call;
 		size_t node;
+		unsigned int slot; /* one script call holds one slot's keys */
 		size_t n;
 		size_t idx[SPOOLREC_MAX_ITEMS]; /* positions in rec.items */
 		unsigned int redirects;
@@ -436,7 +438,7 @@ cpart_send(struct cpart *part, bool asking)
 		const struct spoolrec *r = &call->rec;
 
 		return pubnode_append(pn, r->stream, r->maxlen, r->fields, r->lens, r->nfields,
-				      cpart_cb, part);
+				      asking, cpart_cb, part);
 	}
 	{
 		struct publish_item items[SPOOLREC_MAX_ITEMS];
@@ -471,14 +473,18 @@ ccall_start(struct ccall *call)
 	for (size_t i = 0; i < n; i++) {
 		const char *stream = call->plain ? call->rec.stream : call->rec.items[i].stream;
 		size_t node = cluster_route(p, stream), k = 0;
+		unsigned int slot = cluster_key_slot(stream, strlen(stream));
 
 		if (node == p->nnodes)
 			return -EAGAIN;
-		while (k < call->nparts && call->parts[k].node != node)
+		/* By slot, not only by master: two streams on one master are in
+		 * two slots, and a script call with keys of both is refused. */
+		while (k < call->nparts &&
+		       (call->parts[k].node != node || call->parts[k].slot != slot))
 			k++;
 		if (k == call->nparts)
 			call->parts[call->nparts++] =
-				(struct cpart){ .call = call, .node = node, .n = 0 };
+				(struct cpart){ .call = call, .node = node, .slot = slot, .n = 0 };
 		call->parts[k].idx[call->parts[k].n++] = i;
 	}
 	for (size_t k = 0; k < call->nparts; k++) {
@@ -642,7 +648,8 @@ publish_append(struct publisher *p, const char *stream, uint64_t maxlen, const c
 	struct ccall *call;
 
 	if (p->single != NULL)
-		return pubnode_append(p->single, stream, maxlen, fields, lens, nfields, cb, arg);
+		return pubnode_append(p->single, stream, maxlen, fields, lens, nfields, false, cb,
+				      arg);
 	call = ccall_new(p, cb, arg, true);
 	spoolrec_encode_append(&call->buf, stream, maxlen, fields, lens, nfields);
 	return ccall_run(call);

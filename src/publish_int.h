@@ -80,7 +80,7 @@ HS_WUR int pubnode_submit(struct pubnode *p, const struct publish_item *items, s
 			  bool asking, publish_done_cb cb, void *arg);
 HS_WUR int pubnode_append(struct pubnode *p, const char *stream, uint64_t maxlen,
 			  const char *const *fields, const size_t *lens, size_t nfields,
-			  publish_done_cb cb, void *arg);
+			  bool asking, publish_done_cb cb, void *arg);
 
 /* publish.c, for publish_sentinel.c: connect to the master (after a
  * discovery), or back off and try again. */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hookstream/cluster.h"
 #include "hookstream/log.h"
 #include "hookstream/publish.h"
 #include "hookstream/xalloc.h"
@@ -86,6 +87,7 @@ struct publish_op {
 	size_t keys_len;
 	char *vals; /* RESP of the field/value arguments */
 	size_t vals_len;
+	unsigned int slot; /* with one_slot_per_call: the slot of its keys */
 };
 
 /* One command on the wire: a script call for ops[], or a bare XADD (plain). */
@@ -548,9 +550,12 @@ pubnode_submit(struct pubnode *p, const struct publish_item *items, size_t n, bo
 	 * PUBLISH_BATCH_MAX events and, past the first op, PUBLISH_BATCH_BYTES:
 	 * large bodies gain nothing from sharing a call, and would only make
 	 * the command (and its copies) bigger. */
+	if (p->opt.one_slot_per_call)
+		op->slot = cluster_key_slot(items[0].stream, strlen(items[0].stream));
 	if (p->nqueue > 0 &&
 	    (p->queue_events + n > PUBLISH_BATCH_MAX || p->queue[0]->nfields != op->nfields ||
-	     p->queue_bytes + op->keys_len + op->vals_len > PUBLISH_BATCH_BYTES))
+	     p->queue_bytes + op->keys_len + op->vals_len > PUBLISH_BATCH_BYTES ||
+	     (p->opt.one_slot_per_call && p->queue[0]->slot != op->slot)))
 		pubnode_flush(p);
 	if (p->nqueue == p->queue_cap) {
 		p->queue_cap = p->queue_cap ? 2 * p->queue_cap : 16;
@@ -568,7 +573,7 @@ pubnode_submit(struct pubnode *p, const struct publish_item *items, size_t n, bo
 
 int
 pubnode_append(struct pubnode *p, const char *stream, uint64_t maxlen, const char *const *fields,
-	       const size_t *lens, size_t nfields, publish_done_cb cb, void *arg)
+	       const size_t *lens, size_t nfields, bool asking, publish_done_cb cb, void *arg)
 {
 	char ml[24];
 	size_t mllen = resp_digits(ml, (size_t)maxlen);
@@ -589,6 +594,7 @@ pubnode_append(struct pubnode *p, const char *stream, uint64_t maxlen, const cha
 	b->nops = 1;
 	b->n = 1;
 	b->plain = true;
+	b->asking = asking;
 	b->cmd = xmalloc(bytes);
 	k += resp_count(b->cmd + k, (maxlen > 0 ? 5 : 2) + 1 + nfields);
 	k += resp_arg_str(b->cmd + k, "XADD");

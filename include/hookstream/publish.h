@@ -37,6 +37,9 @@ struct publish_options {
 	 * (a hung or cut-off server, a handshake that never ends) is dropped and
 	 * made again (Sentinel: the sentinels are asked again). 0: 10 s. */
 	unsigned int stall_ms;
+	/* Redis Cluster master: one script call holds the keys of one slot only
+	 * (Redis refuses a multi-key command across slots with CROSSSLOT). */
+	bool one_slot_per_call;
 };
 
 /* One event to store: its stream, its dedup key and its flat fields. */
