@@ -175,12 +175,32 @@ normalize_mask_text(char **s)
 static bool
 normalize_id_holds_card(const char *id)
 {
-	char *copy = xstrdup(id);
+	size_t digits = 0, len = 0, found;
+	bool exponent = false;
+	char pan[REDACT_NUMBER_MAX];
+	char *copy;
+
+	/* Most ids cannot hold one: fewer than 13 digits in all, and no
+	 * exponent after a digit ("411111e10" spells 16 digits with 8; "E2E-"
+	 * is none). */
+	for (; id[len] != '\0'; len++) {
+		const char *x = id + len + 1;
+
+		if (id[len] < '0' || id[len] > '9')
+			continue;
+		digits++;
+		if (*x == 'e' || *x == 'E') {
+			x += x[1] == '+' || x[1] == '-' ? 2 : 1;
+			exponent = exponent || (*x >= '0' && *x <= '9');
+		}
+	}
+	if (digits < 13 && !exponent)
+		return false;
+	copy = xmalloc(len + 1);
+	memcpy(copy, id, len + 1);
 	/* '.' and '_' group digits in ids too ("4111_1111_1111_1111"); ':' is
 	 * the join of the parts, each checked on its own below. */
-	size_t found = redact_pans_sep(copy, strlen(copy), "._");
-	char pan[REDACT_NUMBER_MAX];
-
+	found = redact_pans_sep(copy, len, "._");
 	free(copy);
 	for (const char *p = id; found == 0 && p != NULL;) {
 		const char *colon = strchr(p, ':');

@@ -293,12 +293,15 @@ size_t
 redact_pans_sep(char *buf, size_t len, const char *seps)
 {
 	char small[256], *copy = len <= sizeof(small) ? small : xmalloc(len);
+	bool sep[256] = { false };
 	size_t count;
 
+	for (const unsigned char *s = (const unsigned char *)seps; *s != '\0'; s++)
+		sep[*s] = true;
 	/* Mask a copy where those separators read as '-', then carry its '*'
 	 * over (the separators themselves stay as they were). */
 	for (size_t i = 0; i < len; i++)
-		copy[i] = buf[i] != '\0' && strchr(seps, buf[i]) != NULL ? '-' : buf[i];
+		copy[i] = sep[(unsigned char)buf[i]] ? '-' : buf[i];
 	count = redact_pans(copy, len);
 	for (size_t i = 0; count > 0 && i < len; i++)
 		if (copy[i] == '*' && buf[i] != '*')

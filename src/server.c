@@ -375,7 +375,14 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		request_store_invalid(rq, &nerr, raw, len);
 		return;
 	}
-	record_bytes = request_record_bytes(rq);
+	/* An event's record is its envelope and fields: the body as data (masked
+	 * or turned from a form into JSON: under 4 times it), texts taken from it
+	 * (subject, statuses, time: under 4 times it again) and bounded
+	 * attributes. Only a large batch can come near the limit. */
+	record_bytes =
+		(uint64_t)rq->norm.nevents * (8 * (uint64_t)len + 16384) > SPOOLREC_MAX_PAYLOAD
+			? request_record_bytes(rq)
+			: 0;
 	if (record_bytes > SPOOLREC_MAX_PAYLOAD) {
 		/* Each event of a batch holds the whole body: with a large
 		 * max_body, 64 of them can outgrow what one script call and one

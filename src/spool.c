@@ -498,9 +498,9 @@ spool_add(struct spool *sp, const struct spoolrec_buf *rec, spool_done_cb cb, vo
 
 	if (sp->disk_bytes + pending_bytes(sp) + rec->len > sp->max_bytes) {
 		sp->st.full++;
-		/* Not ready while full; a record larger than the whole spool (an
-		 * empty one) says nothing about the next. */
-		if (sp->disk_bytes + pending_bytes(sp) > 0)
+		/* Not ready while full; a record larger than the whole spool
+		 * says nothing about the next. */
+		if (rec->len <= sp->max_bytes)
 			sp->refused = true;
 		return -ENOSPC;
 	}

@@ -236,6 +236,14 @@ def test_one_record_too_large_for_the_spool_leaves_it_ready(relay, redis, tmp_pa
     assert r.status_code == 200, show(r)
     assert_spooled(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-SMALL"))), "payment.status")
     assert hs.admin("/readyz").status_code == 200
+    # The same with something in the spool already.
+    assert_error(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-BIG2"), note="x" * 5000)),
+                 503, "spool_full")
+    assert hs.admin("/readyz").status_code == 200
+    # A record that would fit an empty spool but not this one: full, not ready.
+    r = hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-MID"), note="x" * 2800))
+    assert_error(r, 503, "spool_full")
+    assert hs.admin("/readyz").status_code == 503
 
 
 def test_second_process_on_the_same_spool_refuses_to_start(relay, redis, tmp_path):

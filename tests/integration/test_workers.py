@@ -110,8 +110,9 @@ def test_sigterm_right_after_a_request_waits_for_it_with_two_workers(relay, redi
     its answer: a request the relay took is answered 202 once Redis answers,
     never 503. The main thread used to decide from a copy of each worker's
     count up to 20 ms old, saw 0, and freed the workers (found by review).
-    (A request sent so early that the listener was already closed is refused
-    at connect: the sender retries it; that is not what this checks.)"""
+    A request sent so early that the relay had not read it yet is refused at
+    connect or its connection closed unanswered, and then it must not have
+    been stored either: the sender retries it."""
     import threading
     import time
 
@@ -122,14 +123,14 @@ def test_sigterm_right_after_a_request_waits_for_it_with_two_workers(relay, redi
         hs = relay(env={"HOOKSTREAM_WORKERS": "2"})
         assert hs.post("/webhook", P.duitnow(e2e=P.uid("E2E-WARM"))).status_code == 202
         redis.client.execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+        body = P.duitnow(e2e=P.uid("E2E-TERM"))
         result = {}
 
         def post():
             try:
-                result["r"] = requests.post(
-                    hs.url + "/webhook", json=P.duitnow(e2e=P.uid("E2E-TERM")), timeout=10)
+                result["r"] = requests.post(hs.url + "/webhook", json=body, timeout=10)
             except requests.ConnectionError as e:
-                result["refused"] = e
+                result["unanswered"] = e
         t = threading.Thread(target=post)
         t.start()
         time.sleep(delay)
@@ -138,9 +139,14 @@ def test_sigterm_right_after_a_request_waits_for_it_with_two_workers(relay, redi
         redis.client.execute_command("CLIENT", "UNPAUSE")
         assert hs.proc.wait(10) == 0
         hs.checked = True
+        assert not [l for l in hs.log_lines() if l.get("status") == 503], \
+            f"delay {delay}: a request was answered 503"
         r = result.get("r")
         if r is None:
-            assert "refused" in result, f"delay {delay}: no answer at all"
+            assert "unanswered" in result, f"delay {delay}: the POST did not end"
+            stored = [e for e in stream_entries(redis.client, "paynet:payment.status")
+                      if body["endToEndId"] in e[1]["event"]]
+            assert not stored, f"delay {delay}: stored but never answered: {result}"
             continue
         taken += 1
         assert r.status_code == 202, f"delay {delay}: {show(r)}"
