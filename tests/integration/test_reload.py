@@ -102,6 +102,18 @@ def test_restart_only_keys_are_refused(relay, redis, tmp_path):
     assert_accepted(hs.post("/webhook", P.duitnow(e2e=P.uid("E2E"))), "payment.status")
 
 
+def post_points_read_by_ledger(hs, redis, body):
+    """Post a loyalty event: stored in the new category's stream, which has
+    the group ledger, and the group reads exactly that entry."""
+    r = hs.post("/webhook", body)
+    assert r.status_code == 202 and r.json()["stream"] == "paynet:loyalty.points", show(r)
+    groups = [g["name"] for g in redis.client.xinfo_groups("paynet:loyalty.points")]
+    assert groups == ["ledger"], groups
+    got = redis.client.xreadgroup("ledger", "c1", {"paynet:loyalty.points": ">"}, count=10)
+    assert [e[0] for _, entries in got for e in entries] == [r.json()["entry_id"]], got
+    return r
+
+
 def test_reload_adds_a_rule_and_its_stream_gets_the_groups(relay, redis, tmp_path):
     conf = tmp_path / "h.conf"
     write_conf(conf, replace={"\ngroups =\n": "\ngroups = ledger\n"})
@@ -114,12 +126,7 @@ def test_reload_adds_a_rule_and_its_stream_gets_the_groups(relay, redis, tmp_pat
     hup(hs)
     wait_reloads(hs, "ok", 1)
     body["pointsTxnId"] = P.uid("PT")
-    r = hs.post("/webhook", body)
-    assert r.status_code == 202 and r.json()["stream"] == "paynet:loyalty.points", show(r)
-    groups = [g["name"] for g in redis.client.xinfo_groups("paynet:loyalty.points")]
-    assert groups == ["ledger"], groups
-    got = redis.client.xreadgroup("ledger", "c1", {"paynet:loyalty.points": ">"}, count=10)
-    assert [e[0] for _, entries in got for e in entries] == [r.json()["entry_id"]], got
+    post_points_read_by_ledger(hs, redis, body)
     m = hs.metrics()
     assert metric(m, "hookstream_events_total", category="loyalty.points",
                   outcome="published") == 1
@@ -146,13 +153,9 @@ def test_reload_during_the_redis_handshake_still_creates_the_groups(relay, redis
     assert metric(hs.metrics(), "hookstream_redis_connected") == 0, "the handshake is held"
     wait_until(lambda: metric(hs.metrics(), "hookstream_redis_connected") == 1, 10,
                what="the handshake done once the pause ends")
-    body = {"eventType": "points.earned", "memberId": "M-1", "pointsTxnId": P.uid("PT")}
-    r = hs.post("/webhook", body)
-    assert r.status_code == 202 and r.json()["stream"] == "paynet:loyalty.points", show(r)
-    groups = [g["name"] for g in redis.client.xinfo_groups("paynet:loyalty.points")]
-    assert groups == ["ledger"], groups
-    got = redis.client.xreadgroup("ledger", "c1", {"paynet:loyalty.points": ">"}, count=10)
-    assert [e[0] for _, entries in got for e in entries] == [r.json()["entry_id"]], got
+    post_points_read_by_ledger(hs, redis,
+                               {"eventType": "points.earned", "memberId": "M-1",
+                                "pointsTxnId": P.uid("PT")})
 
 
 def test_reload_under_load_drops_nothing(relay, redis, tmp_path):

@@ -147,6 +147,19 @@ def spool_n_and_stop(relay, redis, tmp_path, env, n, tag):
     return ids, segments(tmp_path)[-1]
 
 
+def replay_damaged(relay, redis, env, want_ids, corrupt, warning):
+    """Redis back, a relay on the damaged spool: exactly want_ids stored, in
+    order, corrupt records counted, and the log lines that say so."""
+    redis.start()
+    hs = relay(env=env)
+    wait_drained(hs)
+    assert ids_in(redis.client, "paynet:payment.status") == want_ids
+    assert metric(hs.metrics(), "hookstream_spool_corrupt_records_total") == corrupt
+    warn = [l for l in hs.log_lines() if warning in l.get("msg", "")]
+    assert warn, f"no log line with {warning!r}"
+    return warn
+
+
 def test_torn_tail_is_skipped_and_the_rest_replayed(relay, redis, tmp_path):
     env = spool_env(tmp_path)
     ids, seg = spool_n_and_stop(relay, redis, tmp_path, env, 5, "T")
@@ -163,13 +176,8 @@ def test_torn_tail_is_skipped_and_the_rest_replayed(relay, redis, tmp_path):
     mid[offs[2] + 20] ^= 0x01
     seg.write_bytes(bytes(mid[:len(mid) - 7]))
 
-    redis.start()
-    hs2 = relay(env=env)
-    wait_drained(hs2)
-    assert ids_in(redis.client, "paynet:payment.status") == [ids[0], ids[1], ids[3]]
-    assert metric(hs2.metrics(), "hookstream_spool_corrupt_records_total") == 2
-    warn = [l for l in hs2.log_lines() if "torn" in l.get("msg", "")]
-    assert warn and warn[0]["segment"] == seg.name and warn[0]["whole_records"] == 3, warn
+    warn = replay_damaged(relay, redis, env, [ids[0], ids[1], ids[3]], 2, "torn")
+    assert warn[0]["segment"] == seg.name and warn[0]["whole_records"] == 3, warn
 
 
 def test_damaged_length_in_the_middle_keeps_the_records_after_it(relay, redis, tmp_path):
@@ -187,13 +195,8 @@ def test_damaged_length_in_the_middle_keeps_the_records_after_it(relay, redis, t
     struct.pack_into("<I", data, second + 4, 1 << 20)  # past the end of the file
     seg.write_bytes(bytes(data))
 
-    redis.start()
-    hs2 = relay(env=env)
-    wait_drained(hs2)
-    assert ids_in(redis.client, "paynet:payment.status") == [ids[0], ids[2], ids[3]]
-    assert metric(hs2.metrics(), "hookstream_spool_corrupt_records_total") == 1
-    warn = [l for l in hs2.log_lines() if "damaged records" in l.get("msg", "")]
-    assert warn and warn[0]["whole_records"] == 3, warn
+    warn = replay_damaged(relay, redis, env, [ids[0], ids[2], ids[3]], 1, "damaged records")
+    assert warn[0]["whole_records"] == 3, warn
 
 
 def test_spool_max_bytes_gives_503(relay, redis, tmp_path):
