@@ -235,6 +235,42 @@ out:
 	return ok;
 }
 
+/* admin_listen without loading the configuration: HOOKSTREAM_ADMIN_LISTEN,
+ * else the file's admin_listen line, else the built-in default (new). */
+static char *
+cli_admin_fallback(const char *config_path)
+{
+	const char *env = getenv("HOOKSTREAM_ADMIN_LISTEN");
+	char line[512];
+	FILE *f;
+
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	if (config_path == NULL)
+		config_path = getenv("HOOKSTREAM_CONFIG");
+	f = config_path != NULL && *config_path != '\0' ? fopen(config_path, "r") : NULL;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + strspn(line, " \t"), *e;
+
+		if (line[0] == '[')
+			break; /* route and rule sections hold no admin_listen */
+		if (strncmp(p, "admin_listen", 12) != 0)
+			continue;
+		p += 12 + strspn(p + 12, " \t");
+		if (*p != '=')
+			continue;
+		p += 1 + strspn(p + 1, " \t");
+		e = p + strcspn(p, "#;\r\n");
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		fclose(f);
+		return xstrndup(p, (size_t)(e - p));
+	}
+	if (f != NULL)
+		fclose(f);
+	return xstrdup("0.0.0.0:9090");
+}
+
 int
 cli_healthcheck(int argc, char **argv)
 {
@@ -247,7 +283,7 @@ cli_healthcheck(int argc, char **argv)
 	const char *config_path = getenv("HOOKSTREAM_CONFIG");
 	const char *path = "/healthz";
 	struct config_error cerr;
-	struct config *cfg;
+	struct config *cfg = NULL;
 	const char *why;
 	char *host;
 	int opt, port;
@@ -272,10 +308,18 @@ cli_healthcheck(int argc, char **argv)
 	if (config_path != NULL && *config_path == '\0')
 		config_path = NULL;
 	if (config_load(config_path, environ, &cfg, &cerr) < 0) {
-		fprintf(stderr, "hookstream: %s\n", cerr.message);
-		return 2;
-	}
-	if (config_parse_address(cfg->admin_listen, &host, &port, &why) < 0) {
+		/* A bad edit the running process refused on reload: it still
+		 * serves its last good configuration, so ask it anyway, where
+		 * the environment or the file says its admin listener is. */
+		char *addr = cli_admin_fallback(config_path);
+
+		fprintf(stderr, "hookstream: %s (probing admin_listen %s)\n", cerr.message, addr);
+		if (config_parse_address(addr, &host, &port, &why) < 0) {
+			free(addr);
+			return 2;
+		}
+		free(addr);
+	} else if (config_parse_address(cfg->admin_listen, &host, &port, &why) < 0) {
 		config_free(cfg);
 		return 2;
 	}

@@ -54,6 +54,8 @@ publisher_retry_cb(evutil_socket_t fd, short what, void *arg)
 	pubnode_connect(arg);
 }
 
+static void publisher_send_setup(struct pubnode *p);
+
 static void
 publisher_handshake_cb(redisAsyncContext *c, void *r, void *privdata)
 {
@@ -91,6 +93,9 @@ publisher_handshake_cb(redisAsyncContext *c, void *r, void *privdata)
 				   (struct log_field[]){ LOG_STR("host", p->master_host) }, 1);
 			p->state = PUBLISHER_CONNECTING;
 			redisAsyncDisconnect(c);
+		} else if (master && p->state == PUBLISHER_HANDSHAKE) {
+			/* Only now anything that writes: a replica gets none. */
+			publisher_send_setup(p);
 		}
 		return;
 	}
@@ -124,6 +129,19 @@ publisher_send_groups(struct pubnode *p, size_t from)
 	}
 }
 
+/* The connection's writes: groups first (no event can be added ahead of its
+ * readers), then the script. */
+static void
+publisher_send_setup(struct pubnode *p)
+{
+	const char *argv[3] = { "SCRIPT", "LOAD", publish_script };
+
+	p->setup_sent = true;
+	publisher_send_groups(p, 0);
+	redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "SCRIPT LOAD", 3, argv, NULL);
+	p->pending++;
+}
+
 void
 pubnode_set_streams(struct pubnode *p, const char *const *streams, size_t n)
 {
@@ -136,7 +154,7 @@ pubnode_set_streams(struct pubnode *p, const char *const *streams, size_t n)
 	 * the handshake too: it sent the groups of the streams it knew, and
 	 * events follow these commands on the same connection. */
 	if ((p->state == PUBLISHER_READY || p->state == PUBLISHER_HANDSHAKE) && p->ac != NULL &&
-	    n > had)
+	    p->setup_sent && n > had)
 		publisher_send_groups(p, had);
 }
 
@@ -165,20 +183,15 @@ publisher_send_handshake(struct pubnode *p)
 		p->pending++;
 	}
 	if (u->kind == REDIS_URL_SENTINEL) {
-		/* Sentinels can lag behind a failover: write only to a master. */
+		/* Sentinels can lag behind a failover: write only to a master, so
+		 * the groups and the script wait for ROLE's answer. */
 		const char *argv[1] = { "ROLE" };
 
 		redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "ROLE", 1, argv, NULL);
 		p->pending++;
+		return;
 	}
-	/* Groups before the script: no event can be added ahead of its readers. */
-	publisher_send_groups(p, 0);
-	{
-		const char *argv[3] = { "SCRIPT", "LOAD", publish_script };
-
-		redisAsyncCommandArgv(p->ac, publisher_handshake_cb, "SCRIPT LOAD", 3, argv, NULL);
-		p->pending++;
-	}
+	publisher_send_setup(p);
 }
 
 static void
@@ -195,6 +208,7 @@ publisher_connect_cb(const redisAsyncContext *c, int status)
 		return;
 	}
 	p->state = PUBLISHER_HANDSHAKE;
+	p->setup_sent = false;
 	publisher_send_handshake(p);
 }
 
@@ -263,8 +277,9 @@ pubnode_watch_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (ac == NULL || p->stopping ||
-	    (p->state != PUBLISHER_HANDSHAKE && p->state != PUBLISHER_READY)) {
+	/* Any connected context: handshaking, ready, or being closed after a
+	 * refusal (redisAsyncDisconnect waits for the replies owed first). */
+	if (ac == NULL || p->stopping || !(ac->c.flags & REDIS_CONNECTED)) {
 		p->quiet_since_us = 0;
 		return;
 	}
@@ -278,7 +293,9 @@ pubnode_watch_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_fields(LOG_LEVEL_WARN, "redis is not answering; reconnecting",
 		   (struct log_field[]){
-			   LOG_STR("state", p->state == PUBLISHER_READY ? "ready" : "handshake"),
+			   LOG_STR("state", p->state == PUBLISHER_READY	      ? "ready"
+					    : p->state == PUBLISHER_HANDSHAKE ? "handshake"
+									      : "closing"),
 			   LOG_INT("quiet_ms", (long long)((now - p->quiet_since_us) / 1000)),
 		   },
 		   2);

@@ -39,6 +39,7 @@ struct pubnode {
 	uint64_t quiet_since_us;
 	unsigned int backoff_ms;
 	bool stopping;
+	bool setup_sent; /* this connection's groups and SCRIPT LOAD are sent */
 	size_t pending;
 	char sha[41];
 	/* Sentinel: the master as last discovered, and the sentinel asked. */

@@ -13,8 +13,16 @@ if [ ! -f build/build.ninja ]; then
 fi
 ninja -C build hookstream >/dev/null
 
-export HOOKSTREAM_LISTEN="${HOOKSTREAM_LISTEN-127.0.0.1:8080}"
-export HOOKSTREAM_ADMIN_LISTEN="${HOOKSTREAM_ADMIN_LISTEN-127.0.0.1:9090}"
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# The first free port from start (Debian's prometheus package, installed for
+# promtool, starts a service on 9090).
+first_free() {
+	local p=$1
+	while ! port_free "$p"; do p=$((p + 1)); done
+	echo "$p"
+}
+export HOOKSTREAM_LISTEN="${HOOKSTREAM_LISTEN-127.0.0.1:$(first_free 8080)}"
+export HOOKSTREAM_ADMIN_LISTEN="${HOOKSTREAM_ADMIN_LISTEN-127.0.0.1:$(first_free 9090)}"
 export HOOKSTREAM_ALLOW="${HOOKSTREAM_ALLOW-127.0.0.1, ::1}"
 export HOOKSTREAM_LOG_FORMAT="${HOOKSTREAM_LOG_FORMAT-text}"
 
@@ -29,11 +37,11 @@ trap cleanup EXIT
 
 cli_port=6379
 if [ -z "${HOOKSTREAM_REDIS_URL+x}" ]; then
-	port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-	cli_port=6379
-	while ! port_free "$cli_port"; do cli_port=$((cli_port + 1)); done
+	cli_port=$(first_free 6379)
 	dir=$(mktemp -d -t hookstream-redis.XXXXXX)
-	redis-server --port "$cli_port" --bind 127.0.0.1 --dir "$dir" --save "" \
+	# Its own session: Ctrl-C stops hookstream, which drains into this Redis;
+	# the Redis is stopped after it, by the EXIT trap.
+	setsid redis-server --port "$cli_port" --bind 127.0.0.1 --dir "$dir" --save "" \
 		--appendonly yes --appendfsync everysec --daemonize no \
 		--logfile "$dir/redis.log" &
 	redis_pid=$!

@@ -235,3 +235,28 @@ def test_lowered_max_body_applies_to_open_connections_with_a_json_413(relay, red
                     "payment.status")
     assert stream_entries(redis.client, "paynet:payment.status")[-1][1]["event_id"].startswith(
         "E2E-small")
+
+
+def test_healthcheck_after_a_refused_reload_still_probes(relay, redis, tmp_path):
+    """A bad edit of the config file is refused on SIGHUP and the process
+    keeps serving; `hookstream healthcheck` must say so (it exited 2 because
+    it could not load the file itself, and a container would have been
+    restarted into the broken file: found by review)."""
+    import subprocess
+    conf = tmp_path / "h.conf"
+    write_conf(conf)
+    hs = relay(config=conf)
+    # The file names the listener the process uses (the fixture's variable
+    # wins over it), then gets a key that does not exist.
+    text = conf.read_text()
+    assert "\nadmin_listen = 0.0.0.0:9090\n" in text
+    conf.write_text("bogus_key = 1\n" + text.replace(
+        "\nadmin_listen = 0.0.0.0:9090\n", f"\nadmin_listen = 127.0.0.1:{hs.admin_port}\n", 1))
+    hup(hs)
+    wait_reloads(hs, "refused", 1)
+    env = {k: v for k, v in hs.env.items() if k != "HOOKSTREAM_ADMIN_LISTEN"}
+    for extra_env in ({"HOOKSTREAM_ADMIN_LISTEN": f"127.0.0.1:{hs.admin_port}"}, {}):
+        p = subprocess.run([hs.argv[0], "healthcheck", "-c", str(conf)],
+                           env={**env, **extra_env}, capture_output=True, timeout=10)
+        assert p.returncode == 0, (extra_env, p.returncode, p.stdout, p.stderr)
+        assert b"probing admin_listen" in p.stderr, p.stderr
