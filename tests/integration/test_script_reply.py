@@ -8,58 +8,26 @@ anything; it answers the handshake (ROLE, SCRIPT LOAD, XGROUP) like Redis."""
 
 import hashlib
 import json
-import socket
 import threading
 
 import pytest
 
 import payloads as P
-from conftest import assert_error, free_port, wait_until
+from conftest import assert_error, wait_until
+from fakeresp import RespServer
 
 
-class FakeRedis:
-    """One-thread-per-connection RESP server. Script calls (EVALSHA/EVAL) are
-    answered by the next function in `script_replies` (given the number of
-    events in the call), then by a well-formed flat reply."""
+class FakeRedis(RespServer):
+    """Script calls (EVALSHA/EVAL) are answered by the next function in
+    `script_replies` (given the number of events in the call), then by a
+    well-formed flat reply."""
 
     def __init__(self):
-        self.port = free_port()
         self.script_replies = []
         self.script_calls = 0
         self.entries = 0
         self.lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", self.port))
-        self.sock.listen(16)
-        self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _read_command(f):
-        line = f.readline()
-        if not line:
-            return None
-        assert line.startswith(b"*"), line
-        args = []
-        for _ in range(int(line[1:])):
-            n = int(f.readline()[1:])
-            args.append(f.read(n + 2)[:-2])
-        return args
+        super().__init__()
 
     def _ok_reply(self, n):
         with self.lock:
@@ -87,17 +55,6 @@ class FakeRedis:
         if cmd == b"PING":
             return b"+PONG\r\n"
         return b"+OK\r\n"  # XGROUP CREATE, SELECT, AUTH
-
-    def _serve(self, conn):
-        f = conn.makefile("rb")
-        try:
-            while True:
-                args = self._read_command(f)
-                if args is None:
-                    return
-                conn.sendall(self._answer(args))
-        except OSError:
-            return
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import redis as redis_lib
 
 import payloads as P
 from conftest import REDIS_SERVER, free_ports, metric, show, wait_until
+from fakeresp import RespServer, bulk_array
 from sender import Sender, assert_exactly_once, count_in_streams, make_events
 
 MASTER = "mymaster"
@@ -151,92 +152,17 @@ def test_failover_mid_run_loses_nothing(relay, topo, tmp_path):
     assert metric(hs.metrics(), "hookstream_redis_connected") == 1
 
 
-class FakeResp:
-    """A loopback RESP server answering by a function of the command (a list
-    of str); None means never answer. It records every command name."""
-
-    def __init__(self, answer):
-        import socket
-        import threading
-        self.answer = answer
-        self.commands = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        import threading
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        buf = b""
-        while True:
-            try:
-                data = c.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            buf += data
-            while True:
-                cmd, buf = self._parse(buf)
-                if cmd is None:
-                    break
-                self.commands.append(cmd[0].upper())
-                out = self.answer(cmd)
-                if out is not None:
-                    try:
-                        c.sendall(out)
-                    except OSError:
-                        return
-
-    @staticmethod
-    def _parse(buf):
-        if not buf.startswith(b"*") or b"\r\n" not in buf:
-            return None, buf
-        head, rest = buf.split(b"\r\n", 1)
-        args = []
-        for _ in range(int(head[1:])):
-            if b"\r\n" not in rest:
-                return None, buf
-            ln, rest2 = rest.split(b"\r\n", 1)
-            n = int(ln[1:])
-            if len(rest2) < n + 2:
-                return None, buf
-            args.append(rest2[:n].decode("latin-1"))
-            rest = rest2[n + 2:]
-        return args, rest
-
-    def close(self):
-        self.sock.close()
-        for c in self.conns:
-            c.close()
-
-
-def bulk_array(*items):
-    return (f"*{len(items)}\r\n" + "".join(f"${len(i)}\r\n{i}\r\n" for i in items)).encode()
-
-
 def test_a_replica_named_by_the_sentinels_gets_no_writes(relay, redis):
     """Groups and the script wait for ROLE's answer: a server the sentinels
     name that is a replica receives no XGROUP or SCRIPT LOAD (they were sent
     in the same batch as ROLE, and a writable replica got the streams: found
     by review). Once the sentinels name the real master, the relay is ready."""
     target = {"port": None}
-    replica = FakeResp(lambda cmd: bulk_array("slave", "127.0.0.1", "1")
-                       if cmd[0].upper() == "ROLE" else b"+OK\r\n")
+    replica = RespServer(lambda cmd: bulk_array("slave", "127.0.0.1", "1")
+                       if cmd[0].upper() == b"ROLE" else b"+OK\r\n")
     target["port"] = replica.port
-    sentinel = FakeResp(lambda cmd: bulk_array("127.0.0.1", str(target["port"]))
-                        if cmd[0].upper() == "SENTINEL" else b"+OK\r\n")
+    sentinel = RespServer(lambda cmd: bulk_array("127.0.0.1", str(target["port"]))
+                        if cmd[0].upper() == b"SENTINEL" else b"+OK\r\n")
     try:
         hs = relay(env={"HOOKSTREAM_REDIS_URL":
                         f"redis+sentinel://127.0.0.1:{sentinel.port}/{MASTER}"},
@@ -260,10 +186,10 @@ def test_a_refused_handshake_on_a_mute_server_is_dropped(relay):
     """AUTH refused, then nothing more: the connection was closed gracefully,
     which waits for the replies owed (ROLE), forever; the sentinels were
     never asked again (found by review). The stall watch drops it."""
-    mute = FakeResp(lambda cmd: b"-WRONGPASS invalid password\r\n"
-                    if cmd[0].upper() == "AUTH" else None)
-    sentinel = FakeResp(lambda cmd: bulk_array("127.0.0.1", str(mute.port))
-                        if cmd[0].upper() == "SENTINEL" else b"+OK\r\n")
+    mute = RespServer(lambda cmd: b"-WRONGPASS invalid password\r\n"
+                    if cmd[0].upper() == b"AUTH" else None)
+    sentinel = RespServer(lambda cmd: bulk_array("127.0.0.1", str(mute.port))
+                        if cmd[0].upper() == b"SENTINEL" else b"+OK\r\n")
     try:
         hs = relay(env={"HOOKSTREAM_REDIS_URL":
                         f"redis+sentinel://:pw@127.0.0.1:{sentinel.port}/{MASTER}",
