@@ -15,6 +15,7 @@
 
 #include "hookstream/cli.h"
 #include "hookstream/config.h"
+#include "hookstream/ini.h"
 #include "hookstream/normalize.h"
 #include "hookstream/timeutil.h"
 #include "hookstream/xalloc.h"
@@ -235,40 +236,49 @@ out:
 	return ok;
 }
 
+/* The admin_listen line of the file's global section, by the same INI
+ * reader the configuration uses (nothing else in it is checked). */
+static int
+cli_admin_line(void *arg, const char *section, const char *key, const char *value,
+	       unsigned int line, struct ini_error *err)
+{
+	char **found = arg;
+
+	(void)line;
+	(void)err;
+	if (section[0] == '\0' && strcmp(key, "admin_listen") == 0) {
+		free(*found);
+		*found = xstrdup(value);
+	}
+	return 0;
+}
+
 /* admin_listen without loading the configuration: HOOKSTREAM_ADMIN_LISTEN,
  * else the file's admin_listen line, else the built-in default (new). */
 static char *
 cli_admin_fallback(const char *config_path)
 {
 	const char *env = getenv("HOOKSTREAM_ADMIN_LISTEN");
-	char line[512];
+	const struct ini_handler h = { .on_value = cli_admin_line };
+	struct ini_error ierr;
+	char *found = NULL;
 	FILE *f;
 
 	if (env != NULL && *env != '\0')
 		return xstrdup(env);
-	if (config_path == NULL)
-		config_path = getenv("HOOKSTREAM_CONFIG");
-	f = config_path != NULL && *config_path != '\0' ? fopen(config_path, "r") : NULL;
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-		char *p = line + strspn(line, " \t"), *e;
+	f = config_path != NULL ? fopen(config_path, "r") : NULL;
+	if (f != NULL) {
+		size_t len;
+		char *text = cli_read_all(f, &len);
 
-		if (line[0] == '[')
-			break; /* route and rule sections hold no admin_listen */
-		if (strncmp(p, "admin_listen", 12) != 0)
-			continue;
-		p += 12 + strspn(p + 12, " \t");
-		if (*p != '=')
-			continue;
-		p += 1 + strspn(p + 1, " \t");
-		e = p + strcspn(p, "#;\r\n");
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
 		fclose(f);
-		return xstrndup(p, (size_t)(e - p));
+		/* A syntax error past the line still leaves what was found. */
+		if (ini_parse(text, len, &h, &found, &ierr) < 0 && found == NULL)
+			fprintf(stderr, "hookstream: %s:%u: %s\n", config_path, ierr.line,
+				ierr.message);
+		free(text);
 	}
-	if (f != NULL)
-		fclose(f);
-	return xstrdup("0.0.0.0:9090");
+	return found != NULL ? found : xstrdup("0.0.0.0:9090");
 }
 
 int
